@@ -1,0 +1,143 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Key prefixes; the layout is drawn in doc.go. Upper case: the small state
+// Open loads (in flight, advices, cancels, totals, date ranges, metadata);
+// lower case: the log itself. Upper case sorts first, so the state Open
+// reads sits at the front of the key space and touches about one sstable
+// per level however long the log grows.
+const (
+	pAdvice   = 'A'
+	pCancel   = 'C'
+	pDay      = 'D'
+	pInFlight = 'I'
+	pMeta     = 'M'
+	pTotals   = 'T'
+	pEffect   = 'e'
+	pRequest  = 'r'
+	pResolved = 's'
+	pRef      = 'x'
+	sep       = 0x00 // separates variable-length key parts; refused inside them
+)
+
+func appendID(k []byte, id uint64) []byte { return binary.BigEndian.AppendUint64(k, id) }
+
+func idKey(prefix byte, id uint64) []byte {
+	k := make([]byte, 0, 10)
+	return appendID(append(k, prefix, '/'), id)
+}
+
+func requestKey(id uint64) []byte  { return idKey(pRequest, id) }
+func resolvedKey(id uint64) []byte { return idKey(pResolved, id) }
+func cancelKey(id uint64) []byte   { return idKey(pCancel, id) }
+
+func centerPrefix(prefix byte, center string) []byte {
+	k := make([]byte, 0, 2+len(center)+1+8+8+1)
+	k = append(k, prefix, '/')
+	k = append(k, center...)
+	return append(k, sep)
+}
+
+func inFlightKey(center string, id uint64) []byte {
+	return appendID(centerPrefix(pInFlight, center), id)
+}
+
+func adviceKey(center string, id uint64) []byte {
+	return appendID(centerPrefix(pAdvice, center), id)
+}
+
+// refKey indexes the most recent request with an app reference. A point
+// key (not one per request) so the idempotency check on every request is a
+// Get that bloom filters answer, not an iterator.
+func refKey(center, appID, appRef string) []byte {
+	k := centerPrefix(pRef, center)
+	k = append(k, appID...)
+	k = append(k, sep)
+	return append(k, appRef...)
+}
+
+func totalsKey(center, date string) []byte {
+	return append(centerPrefix(pTotals, center), date...)
+}
+
+func dayKey(center, date string) []byte {
+	return append(centerPrefix(pDay, center), date...)
+}
+
+func effectPrefix(center, date string) []byte {
+	return append(centerPrefix(pEffect, center), date...)
+}
+
+func effectKey(center, date string, id uint64, n int) []byte {
+	return append(appendID(effectPrefix(center, date), id), byte(n))
+}
+
+func metaKey(name, center string) []byte {
+	k := append([]byte{pMeta, '/'}, name...)
+	if center != "" {
+		k = append(k, sep)
+		k = append(k, center...)
+	}
+	return k
+}
+
+var (
+	metaSeqKey   = metaKey("seq", "")
+	metaCleanKey = metaKey("clean", "")
+	metaKeyIDKey = metaKey("keyid", "")
+)
+
+// prefixEnd is the smallest key greater than every key starting with p.
+func prefixEnd(p []byte) []byte {
+	end := append([]byte(nil), p...)
+	for i := len(end) - 1; i >= 0; i-- {
+		end[i]++
+		if end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+// trailingID decodes the big-endian ID that ends an index key.
+func trailingID(k []byte) (uint64, bool) {
+	if len(k) < 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(k[len(k)-8:]), true
+}
+
+func validName(what, s string, maxLen int, allowEmpty bool) error {
+	if s == "" && !allowEmpty {
+		return fmt.Errorf("%w: %s is empty", ErrInvalid, what)
+	}
+	if len(s) > maxLen {
+		return fmt.Errorf("%w: %s is %d bytes, max %d", ErrInvalid, what, len(s), maxLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return fmt.Errorf("%w: %s contains control byte 0x%02x", ErrInvalid, what, s[i])
+		}
+	}
+	return nil
+}
+
+func validCenter(c string) error { return validName("center", c, MaxCenterLen, false) }
+
+// validDate accepts a business date YYYYMMDD (digits only; the calendar is
+// the engine's business).
+func validDate(d string) error {
+	if len(d) != 8 {
+		return fmt.Errorf("%w: business date %q is not YYYYMMDD", ErrInvalid, d)
+	}
+	for i := 0; i < 8; i++ {
+		if d[i] < '0' || d[i] > '9' {
+			return fmt.Errorf("%w: business date %q is not YYYYMMDD", ErrInvalid, d)
+		}
+	}
+	return nil
+}
