@@ -4,13 +4,18 @@
 #   make test    vet, gofmt check, race tests for concurrent packages, the rest, fuzz smoke
 #   make bench   codec and WAL micro-benchmarks (printed), end-to-end scenarios that
 #                regenerate the "end to end" section of bench/RESULTS.md and bench/plots/
-#   make fuzz    every fuzz target for FUZZTIME (default 60s)
+#   make fuzz    every fuzz target for FUZZTIME executions (default 2,000,000)
 #   make chaos   100 process-level crash/fault iterations (CHAOS_ITERATIONS=N)
 
 GO        ?= go
 BIN       ?= bin
-FUZZTIME  ?= 60s
-SMOKETIME ?= 5s
+# Fuzz budgets are execution counts, not durations: with a duration, go1.26's
+# fuzz coordinator can report a spurious "context deadline exceeded" when the
+# deadline races a worker (go.dev/issue/75804); a count has no deadline.
+# Minimization of each new input is bounded the same way.
+FUZZTIME  ?= 2000000x
+SMOKETIME ?= 100000x
+MINIMIZE  ?= 2000x
 
 # Packages without goroutines of their own run without -race (it costs 5-10x).
 NORACE_PKGS = $(shell $(GO) list ./... | grep -E '/codec($$|/)|/bench($$|/)')
@@ -42,7 +47,7 @@ define run_fuzz
 	  d=$$(dirname $$f); \
 	  for t in $$(grep -h -o '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
 	    echo "fuzz $$d $$t ($(1))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(1) $$d; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(1) -fuzzminimizetime $(MINIMIZE) $$d; \
 	  done; \
 	done
 endef
