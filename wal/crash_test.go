@@ -519,3 +519,32 @@ func TestCrashAtRandomPoints(t *testing.T) {
 	}
 	t.Logf("%d crash images verified, %d requests issued", len(imgs), len(m.issued))
 }
+
+// TestCrashAfterFirstOpen: a data directory created by Open (with its
+// parents) survives a crash together with what was acknowledged in it.
+func TestCrashAfterFirstOpen(t *testing.T) {
+	fs := vfs.NewCrashableMem()
+	dir := fs.PathJoin("srv", "fxd", "data", "wal")
+	w, err := Open(dir, testOpts(fs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := sampleRequest("cardnet", 1)
+	if err := waitErr(func(done func(error)) error { return w.AppendRequest(r, done) }); err != nil {
+		t.Fatal(err)
+	}
+	img := fs.CrashClone(vfs.CrashCloneCfg{})
+	w.Close()
+	w2, err := Open(dir, testOpts(img))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close()
+	got, _, err := w2.Lookup(r.ID)
+	if err != nil {
+		t.Fatalf("acknowledged request lost in the crash: %v", err)
+	}
+	if got.AppRef != r.AppRef {
+		t.Fatalf("got %q, want %q", got.AppRef, r.AppRef)
+	}
+}

@@ -186,6 +186,27 @@ func syncDir(fs vfs.FS, path string) error {
 	return d.Close()
 }
 
+// MkdirDurable creates dir and its missing parents with perm, making each
+// new directory's entry durable in its parent. Without it a data directory
+// created at first start can vanish in a power loss, with everything the
+// WAL had already acknowledged inside it.
+func MkdirDurable(fs vfs.FS, dir string, perm os.FileMode) error {
+	if _, err := fs.Stat(dir); err == nil {
+		return nil
+	} else if !oserrorNotExist(err) {
+		return err
+	}
+	if parent := fs.PathDir(dir); parent != dir && parent != "" && parent != "." {
+		if err := MkdirDurable(fs, parent, perm); err != nil {
+			return err
+		}
+	}
+	if err := fs.MkdirAll(dir, perm); err != nil {
+		return err
+	}
+	return syncDir(fs, dir)
+}
+
 func oserrorNotExist(err error) bool {
 	return errors.Is(err, os.ErrNotExist)
 }

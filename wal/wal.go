@@ -223,7 +223,7 @@ func Open(dir string, opts Options) (*WAL, error) {
 		return nil, err
 	}
 	fs := opts.FS
-	if err := fs.MkdirAll(dir, 0o755); err != nil {
+	if err := MkdirDurable(fs, dir, 0o755); err != nil {
 		return nil, fmt.Errorf("wal: create %s: %w", dir, err)
 	}
 	keyFile := opts.KeyFile
@@ -696,6 +696,15 @@ func (w *WAL) control(fn func(c *batchCtx) error) error {
 		return err
 	}
 	return <-ch
+}
+
+// Barrier returns once every append made before it is durable and its
+// callback has run (callbacks run in append order). The deterministic
+// simulation of the switch core calls it after each step, so that what the
+// callbacks do (send on a line, answer an app, post to a center loop)
+// happens at a reproducible point.
+func (w *WAL) Barrier() error {
+	return w.control(func(*batchCtx) error { return nil })
 }
 
 // ---- committer ----

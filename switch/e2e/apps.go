@@ -80,6 +80,11 @@ func (l *Ledger) add(e *Entry) error {
 	return nil
 }
 
+// Add records an entry filled by the caller (an app that is not a
+// client.Session, e.g. the switch core's deterministic simulation). A
+// reference may be added once.
+func (l *Ledger) Add(e *Entry) error { return l.add(e) }
+
 // Entries returns every entry, ordered by reference.
 func (l *Ledger) Entries() []*Entry {
 	l.mu.Lock()

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -107,7 +109,8 @@ type center struct {
 	byRef    map[refKey]*txn
 	timeouts []*txn // FIFO by deadline (uniform timeout per center)
 	cancels  map[*txn]struct{}
-	admin    map[matchKey]chan *inbound
+	admin    map[matchKey]*adminWait
+	signonAt []time.Time // per line index: earliest next automatic re-signon
 	// keys of requests settled by their cancel, for telling late answers from duplicates
 	timedOutKeys map[matchKey]struct{}
 	timedOutRing []matchKey
@@ -388,10 +391,10 @@ func (c *center) onFrame(f inFrame) {
 		c.centerCutover(yearFor(in.date, c.date))
 		return
 	}
-	if ch, ok := c.admin[in.key]; ok {
+	if w, ok := c.admin[in.key]; ok {
 		delete(c.admin, in.key)
-		if ch != nil { // nil: an echo test, whose answer only proves the line alive
-			ch <- &in
+		if w.done != nil {
+			w.done(&in, nil)
 		}
 		return
 	}
@@ -593,13 +596,29 @@ func (c *center) onTick() {
 		c.startCancel(t)
 	}
 	c.timeouts = c.timeouts[n:]
+	// Due repeats go out in request order, so that a run is reproducible.
+	var due []*txn
 	for t := range c.cancels {
 		if !now.Before(t.nextRetry) {
-			c.sendCancel(t)
+			due = append(due, t)
+		}
+	}
+	slices.SortFunc(due, byID)
+	for _, t := range due {
+		c.sendCancel(t)
+	}
+	c.expireAdmin(now)
+	if c.wantOn {
+		for _, l := range c.lines {
+			if l.State() == line.Connected && !now.Before(c.signonAt[l.Index]) {
+				c.resignon(l, now)
+			}
 		}
 	}
 	c.echoIdle(now)
 }
+
+func byID(a, b *txn) int { return cmp.Compare(a.id, b.id) }
 
 // startCancel moves a request to the cancel path: the app hears "timeout"
 // (once the first cancel attempt is durable) and the center is asked to
@@ -836,47 +855,82 @@ func (c *center) inquire(t *txn) {
 
 // ---------------------------------------------------------------- network management
 
-// exchange sends one network-management message on l and waits for its answer.
-// Called from a control goroutine, never from the center loop.
-func (c *center) exchange(ctx context.Context, l *line.Line, enc func(dst []byte, key uint32) ([]byte, matchKey, error)) (*inbound, error) {
-	ch := make(chan *inbound, 1)
-	var mk matchKey
-	var err error
-	c.call(func() {
-		var key uint32
-		key, err = c.keys.alloc()
-		if err != nil {
-			return
-		}
-		buf := outbox.Get()
-		var out []byte
-		out, mk, err = c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) { return enc(dst, key) })
-		if err != nil {
-			outbox.Put(buf)
-			return
-		}
-		buf.B = out
-		c.admin[mk] = ch
-		if err = l.Send(buf); err != nil {
-			delete(c.admin, mk)
-		}
-	})
+// adminWait is a network-management exchange waiting for its answer; done
+// is nil for an echo test, whose answer only proves the line alive.
+type adminWait struct {
+	done     func(in *inbound, err error)
+	deadline time.Time
+}
+
+// exchangeAsync sends one network-management message on l from the center
+// loop; done runs on the loop with the answer, or with an error when the
+// send fails or no answer came within the center's timeout (onTick).
+func (c *center) exchangeAsync(l *line.Line, enc func(dst []byte, key uint32) ([]byte, matchKey, error), done func(*inbound, error)) (matchKey, bool) {
+	key, err := c.keys.alloc()
 	if err != nil {
-		return nil, err
+		done(nil, err)
+		return matchKey{}, false
 	}
-	timeout := c.cfg.Timeout.D()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
+	buf := outbox.Get()
+	out, mk, err := c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) { return enc(dst, key) })
+	if err != nil {
+		outbox.Put(buf)
+		done(nil, err)
+		return matchKey{}, false
+	}
+	buf.B = out
+	c.admin[mk] = &adminWait{done: done, deadline: c.now().Add(c.cfg.Timeout.D())}
+	if err := l.Send(buf); err != nil {
+		delete(c.admin, mk)
+		done(nil, err)
+		return matchKey{}, false
+	}
+	return mk, true
+}
+
+// expireAdmin fails the exchanges whose answer is overdue, in key order.
+func (c *center) expireAdmin(now time.Time) {
+	var due []matchKey
+	for mk, w := range c.admin {
+		if !now.Before(w.deadline) {
+			due = append(due, mk)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	slices.SortFunc(due, func(a, b matchKey) int { return cmp.Compare(a.key, b.key) })
+	for _, mk := range due {
+		w := c.admin[mk]
+		delete(c.admin, mk)
+		if w.done != nil {
+			w.done(nil, fmt.Errorf("%s: no answer within %v", c.name, c.cfg.Timeout.D()))
+		}
+	}
+}
+
+// exchange sends one network-management message on l and waits for its
+// answer. Called from a control goroutine, never from the center loop.
+func (c *center) exchange(ctx context.Context, l *line.Line, enc func(dst []byte, key uint32) ([]byte, matchKey, error)) (*inbound, error) {
+	type answer struct {
+		in  *inbound
+		err error
+	}
+	ch := make(chan answer, 1)
+	var mk matchKey
+	var pending bool
+	c.call(func() {
+		mk, pending = c.exchangeAsync(l, enc, func(in *inbound, err error) { ch <- answer{in, err} })
+	})
 	select {
-	case in := <-ch:
-		return in, nil
-	case <-timer.C:
-		err = fmt.Errorf("%s: no answer within %v", c.name, timeout)
+	case a := <-ch:
+		return a.in, a.err
 	case <-ctx.Done():
-		err = ctx.Err()
+		if pending {
+			c.call(func() { delete(c.admin, mk) })
+		}
+		return nil, ctx.Err()
 	}
-	c.call(func() { delete(c.admin, mk) })
-	return nil, err
 }
 
 func (c *center) echoIdle(now time.Time) {
@@ -903,7 +957,7 @@ func (c *center) echoIdle(now time.Time) {
 		buf.B = out
 		mk := matchKey{classNetwork, 0, key}
 		if l.Send(buf) == nil {
-			c.admin[mk] = nil
+			c.admin[mk] = &adminWait{deadline: now.Add(c.cfg.Timeout.D())}
 		}
 	}
 }
@@ -911,9 +965,7 @@ func (c *center) echoIdle(now time.Time) {
 // signonLine signs one connected line on; used by signon and by automatic
 // re-signon after a reconnect.
 func (c *center) signonLine(ctx context.Context, l *line.Line) error {
-	in, err := c.exchange(ctx, l, func(dst []byte, key uint32) ([]byte, matchKey, error) {
-		return c.model.encodeNetwork(dst, netSignon, key, c.currentDate(), c.now())
-	})
+	in, err := c.exchange(ctx, l, c.signonMsg)
 	if err != nil {
 		return err
 	}
@@ -922,6 +974,28 @@ func (c *center) signonLine(ctx context.Context, l *line.Line) error {
 	}
 	l.SetSignedOn(true)
 	return nil
+}
+
+// resignon signs a connected line on by itself while the center is in the
+// signed-on state (after a reconnect or a restart), at most one attempt per
+// line per timeout; onTick repeats it until the center accepts.
+func (c *center) resignon(l *line.Line, now time.Time) {
+	c.signonAt[l.Index] = now.Add(c.cfg.Timeout.D())
+	c.exchangeAsync(l, c.signonMsg, func(in *inbound, err error) {
+		if err == nil && !in.approved {
+			err = fmt.Errorf("%s refused signon on %s (code %s)", c.name, l.Addr, in.codeString())
+		}
+		if err != nil {
+			c.log.Warn("automatic re-signon failed; trying again", "line", l.Addr, "err", err)
+			return
+		}
+		l.SetSignedOn(true)
+	})
+}
+
+// signonMsg encodes a signon request (0800 001 / CAFIS 開局) under key.
+func (c *center) signonMsg(dst []byte, key uint32) ([]byte, matchKey, error) {
+	return c.model.encodeNetwork(dst, netSignon, key, c.currentDate(), c.now())
 }
 
 func (c *center) currentDate() string { return *c.datePub.Load() }

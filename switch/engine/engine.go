@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,6 +44,13 @@ type Options struct {
 	WALFS vfs.FS
 	// Exit is called after shutdown (fxd passes os.Exit); nil: nothing.
 	Exit func(code int)
+	// LineNetwork carries the center lines in memory instead of TCP, and
+	// AfterFunc schedules their redials: the deterministic simulation of
+	// the core (dst_test.go) injects both. nil: TCP and time.AfterFunc.
+	LineNetwork line.Network
+	AfterFunc   func(d time.Duration, f func()) (stop func() bool)
+	// Rand draws the lines' reconnect jitter; nil: seeded from the clock.
+	Rand *rand.Rand
 }
 
 // EnsureDefaults fills unset options.
@@ -121,7 +130,7 @@ func New(opts Options) (*Engine, error) {
 	cfg := opts.Config
 	e := &Engine{opts: opts, cfg: cfg, log: opts.Logger, centers: map[string]*center{}, stopped: make(chan struct{}), loopsReady: make(chan struct{})}
 	e.reg.m = map[*session]struct{}{}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	if err := wal.MkdirDurable(vfs.Default, cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("engine: data dir: %w", err)
 	}
 	names := make([]string, 0, len(cfg.Centers))
@@ -193,7 +202,7 @@ func (e *Engine) newCenter(name string, cc config.Center, unclean bool) (*center
 		inflight: map[matchKey]*txn{},
 		byRef:    map[refKey]*txn{},
 		cancels:  map[*txn]struct{}{},
-		admin:    map[matchKey]chan *inbound{},
+		admin:    map[matchKey]*adminWait{},
 
 		timedOutKeys: map[matchKey]struct{}{},
 	}
@@ -256,6 +265,10 @@ func (e *Engine) newCenter(name string, cc config.Center, unclean bool) (*center
 		ReconnectMin: cc.ReconnectMin.D(),
 		ReconnectMax: cc.ReconnectMax.D(),
 		Logger:       c.log,
+		Network:      e.opts.LineNetwork,
+		Rand:         e.opts.Rand,
+		AfterFunc:    e.opts.AfterFunc,
+		Clock:        e.opts.Clock,
 	})
 	if err != nil {
 		return nil, err
@@ -265,17 +278,9 @@ func (e *Engine) newCenter(name string, cc config.Center, unclean bool) (*center
 
 // Start opens the listeners, dials the lines and starts the center loops.
 func (e *Engine) Start() error {
-	e.startedAt = e.opts.Clock()
+	e.startLines()
 	for _, name := range e.order {
-		c := e.centers[name]
-		// The line list is complete before the loop starts: it is read-only
-		// afterwards. State callbacks posted meanwhile wait in evCh.
-		lines := make([]*line.Line, 0, len(c.cfg.Lines))
-		for _, addr := range c.cfg.Lines {
-			lines = append(lines, c.pool.Add(addr))
-		}
-		c.lines = lines
-		go c.run()
+		go e.centers[name].run()
 	}
 	if err := e.startIPC(); err != nil {
 		return err
@@ -307,6 +312,22 @@ func (e *Engine) Start() error {
 	return nil
 }
 
+// startLines creates every center's lines, which start dialing. The line
+// list is complete before a center loop starts: it is read-only afterwards.
+// State callbacks posted meanwhile wait in evCh.
+func (e *Engine) startLines() {
+	e.startedAt = e.opts.Clock()
+	for _, name := range e.order {
+		c := e.centers[name]
+		lines := make([]*line.Line, 0, len(c.cfg.Lines))
+		for _, addr := range c.cfg.Lines {
+			lines = append(lines, c.pool.Add(addr))
+		}
+		c.lines = lines
+		c.signonAt = make([]time.Time, len(lines))
+	}
+}
+
 func (c *center) onLineFrame(l *line.Line, payload []byte) {
 	b := outbox.Get()
 	b.B = append(b.B[:0], payload...)
@@ -329,23 +350,23 @@ func (c *center) onLineState(l *line.Line, s line.State) {
 			if !c.wantOn {
 				return
 			}
-			// The center is in the signed-on state: sign the new line on by itself.
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout.D()*2)
-				defer cancel()
-				if err := c.signonLine(ctx, l); err != nil {
-					c.log.Warn("automatic re-signon failed", "line", l.Addr, "err", err)
-				}
-			}()
+			// The center is in the signed-on state: sign the new line on by
+			// itself, now and again every timeout until the center accepts.
+			c.resignon(l, c.now())
 		})
 	case line.Down:
 		c.e.rec.Reconnect(c.name, l.Addr)
 		c.post(func() {
 			c.updateSignedOn()
+			var lost []*txn
 			for _, t := range c.inflight {
 				if t.line == l && t.state == stSent {
-					c.indeterminate(t)
+					lost = append(lost, t)
 				}
+			}
+			slices.SortFunc(lost, byID)
+			for _, t := range lost {
+				c.indeterminate(t)
 			}
 		})
 	case line.SignedOn:

@@ -25,12 +25,19 @@ type session struct {
 	appID    string
 	inflight atomic.Int64
 	closed   atomic.Bool
+	// sink replaces conn as the destination of replies (the deterministic
+	// simulation's apps); nil: conn.
+	sink func(enc func(dst []byte) ([]byte, error))
 }
 
 // send builds a frame with enc into a pooled buffer and queues it on the
 // session's connection. Safe from any goroutine.
 func (s *session) send(enc func(dst []byte) ([]byte, error)) {
 	if s.closed.Load() {
+		return
+	}
+	if s.sink != nil {
+		s.sink(enc)
 		return
 	}
 	s.conn.send(enc)

@@ -513,43 +513,7 @@ func (e *Engine) Recovery(ctx context.Context, name string) (*ctl.RecoveryReport
 	}
 	var run *recoveryRun
 	var startErr error
-	c.call(func() {
-		if c.recovery != nil {
-			run = c.recovery
-			return
-		}
-		run = &recoveryRun{report: ctl.RecoveryReport{Center: name, InFlight: len(entries)}, pending: map[*txn]struct{}{}, done: make(chan struct{})}
-		for i := range entries {
-			t, err := c.recoveredTxn(&entries[i])
-			if err != nil {
-				startErr = err
-				return
-			}
-			run.pending[t] = struct{}{}
-			if t.op == ipc.OpAdvice {
-				run.report.AdvicesResent++
-				t.state = stSent
-				t.timeout = c.now().Add(c.cfg.CancelRetry.D())
-				c.inflight[t.key] = t
-				c.timeouts = append(c.timeouts, t)
-				c.resendAdvice(t)
-				continue
-			}
-			if t.confirming {
-				run.report.ConfirmationsSent++
-			} else {
-				run.report.CancelsSent++
-			}
-			t.state = stCancelling
-			c.cancels[t] = struct{}{}
-			c.sendCancel(t)
-		}
-		c.inflightPub.Store(int64(len(c.inflight)))
-		if len(run.pending) == 0 {
-			close(run.done)
-		}
-		c.recovery = run
-	})
+	c.call(func() { run, startErr = c.startRecovery(entries) })
 	if startErr != nil {
 		return nil, ctl.NewError(ctl.CodeInternal, "recovery %s: %v", name, startErr)
 	}
@@ -564,15 +528,60 @@ func (e *Engine) Recovery(ctx context.Context, name string) (*ctl.RecoveryReport
 		return nil, ctl.NewError(ctl.CodeInternal, "recovery %s: %v", name, err)
 	}
 	var rep ctl.RecoveryReport
-	c.call(func() {
-		rep = run.report
-		c.recovery = nil
-	})
-	c.recoveryPub.Store(false)
-	rep.Done = true
+	c.call(func() { rep = c.endRecovery(run) })
 	c.log.Info("recovery finished", "in_flight", rep.InFlight, "cancelled", rep.Cancelled, "stood", rep.Stood, "advices", rep.AdvicesResent)
 	e.notify(name, "recovery", name+" done")
 	return &rep, nil
+}
+
+// startRecovery sends the flagged cancel, confirmation or advice of every
+// in-flight entry of a previous run (on the center loop). A sweep already
+// under way is returned as it is.
+func (c *center) startRecovery(entries []wal.Entry) (*recoveryRun, error) {
+	if c.recovery != nil {
+		return c.recovery, nil
+	}
+	run := &recoveryRun{report: ctl.RecoveryReport{Center: c.name, InFlight: len(entries)}, pending: map[*txn]struct{}{}, done: make(chan struct{})}
+	for i := range entries {
+		t, err := c.recoveredTxn(&entries[i])
+		if err != nil {
+			return nil, err
+		}
+		run.pending[t] = struct{}{}
+		if t.op == ipc.OpAdvice {
+			run.report.AdvicesResent++
+			t.state = stSent
+			t.timeout = c.now().Add(c.cfg.CancelRetry.D())
+			c.inflight[t.key] = t
+			c.timeouts = append(c.timeouts, t)
+			c.resendAdvice(t)
+			continue
+		}
+		if t.confirming {
+			run.report.ConfirmationsSent++
+		} else {
+			run.report.CancelsSent++
+		}
+		t.state = stCancelling
+		c.cancels[t] = struct{}{}
+		c.sendCancel(t)
+	}
+	c.inflightPub.Store(int64(len(c.inflight)))
+	if len(run.pending) == 0 {
+		close(run.done)
+	}
+	c.recovery = run
+	return run, nil
+}
+
+// endRecovery reopens business once the sweep is done and its end is
+// durable (on the center loop).
+func (c *center) endRecovery(run *recoveryRun) ctl.RecoveryReport {
+	rep := run.report
+	c.recovery = nil
+	c.recoveryPub.Store(false)
+	rep.Done = true
+	return rep
 }
 
 // recoveredTxn rebuilds an in-flight request of a previous run.

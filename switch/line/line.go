@@ -89,6 +89,30 @@ type Options struct {
 	// that returns the plaintext end of switch/tlsbridge; it must return a
 	// *net.TCPConn or *net.UnixConn, which is all gnet can enroll.
 	Dial func(ctx context.Context, addr string) (net.Conn, error)
+	// Network replaces TCP and gnet altogether (nil: real connections). The
+	// deterministic simulation of the switch core carries its lines in
+	// memory with it; Dial is then unused.
+	Network Network
+	// AfterFunc schedules the redial after a backoff (default time.AfterFunc);
+	// injected with Network so that virtual time drives reconnects.
+	AfterFunc func(d time.Duration, f func()) (stop func() bool)
+	// Clock stamps LastSend/LastRecv (default time.Now).
+	Clock func() time.Time
+}
+
+func (o *Options) now() time.Time { return o.Clock() }
+
+// Network carries lines without sockets. Its methods are called with no
+// lock of the line held; it reports back through the line's Net* methods,
+// from any goroutine but never from inside one of its own methods.
+type Network interface {
+	// Dial starts connecting l: later l.NetUp() or l.NetDialFailed(err).
+	Dial(l *Line)
+	// Write sends one frame (header included); frame is only valid during
+	// the call.
+	Write(l *Line, frame []byte) error
+	// Hangup closes l's connection: later l.NetDown(err).
+	Hangup(l *Line)
 }
 
 // EnsureDefaults fills unset options.
@@ -110,6 +134,12 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Rand == nil {
 		o.Rand = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.AfterFunc == nil {
+		o.AfterFunc = func(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 	}
 	if o.Dial == nil {
 		d := &net.Dialer{}
@@ -148,8 +178,9 @@ type Line struct {
 	conn       gnet.Conn
 	box        *outbox.Box
 	backoff    time.Duration
-	timer      *time.Timer
+	stopTimer  func() bool
 	stopped    bool
+	netUp      bool         // Options.Network: the connection is open
 	lastRecv   atomic.Int64 // unix nanos of the last inbound frame
 	lastSend   atomic.Int64
 }
@@ -161,6 +192,9 @@ func NewPool(opts Options) (*Pool, error) {
 		return nil, err
 	}
 	p := &Pool{opts: opts}
+	if opts.Network != nil {
+		return p, nil
+	}
 	cli, err := gnet.NewClient(&handler{p: p}, gnet.WithMulticore(true), gnet.WithTCPNoDelay(gnet.TCPNoDelay),
 		gnet.WithReadBufferCap(1<<16), gnet.WithWriteBufferCap(1<<16))
 	if err != nil {
@@ -179,7 +213,11 @@ func (p *Pool) Add(addr string) *Line {
 	l := &Line{pool: p, Addr: addr, Index: len(p.lines)}
 	p.lines = append(p.lines, l)
 	p.mu.Unlock()
-	go l.dial()
+	if p.opts.Network != nil {
+		l.dial()
+	} else {
+		go l.dial()
+	}
 	return l
 }
 
@@ -195,6 +233,9 @@ func (p *Pool) Close() error {
 	p.mu.Unlock()
 	for _, l := range lines {
 		l.stop()
+	}
+	if p.cli == nil {
+		return nil
 	}
 	return p.cli.Stop()
 }
@@ -220,7 +261,7 @@ func (l *Line) setState(s State) {
 // SetSignedOn moves a connected line to signed_on (true) or back to connected.
 func (l *Line) SetSignedOn(on bool) {
 	l.mu.Lock()
-	connected := l.conn != nil
+	connected := l.conn != nil || l.netUp
 	l.mu.Unlock()
 	if !connected {
 		return
@@ -234,6 +275,9 @@ func (l *Line) SetSignedOn(on bool) {
 
 // Send queues one frame (header included) and takes ownership of b.
 func (l *Line) Send(b *bytebufferpool.ByteBuffer) error {
+	if nw := l.pool.opts.Network; nw != nil {
+		return l.netSend(nw, b)
+	}
 	l.mu.Lock()
 	box := l.box
 	l.mu.Unlock()
@@ -244,13 +288,17 @@ func (l *Line) Send(b *bytebufferpool.ByteBuffer) error {
 	if err := box.Push(b); err != nil {
 		return fmt.Errorf("line %s: %w", l.Addr, err)
 	}
-	l.lastSend.Store(time.Now().UnixNano())
+	l.lastSend.Store(l.pool.opts.now().UnixNano())
 	return nil
 }
 
 // Drop closes the current connection (it will reconnect), e.g. after a
 // framing error from the center.
 func (l *Line) Drop() {
+	if nw := l.pool.opts.Network; nw != nil {
+		nw.Hangup(l)
+		return
+	}
 	l.mu.Lock()
 	c := l.conn
 	l.mu.Unlock()
@@ -262,11 +310,14 @@ func (l *Line) Drop() {
 func (l *Line) stop() {
 	l.mu.Lock()
 	l.stopped = true
-	if l.timer != nil {
-		l.timer.Stop()
+	if l.stopTimer != nil {
+		l.stopTimer()
 	}
-	c := l.conn
+	c, up := l.conn, l.netUp
 	l.mu.Unlock()
+	if nw := l.pool.opts.Network; nw != nil && up {
+		nw.Hangup(l)
+	}
 	if c != nil {
 		_ = c.Close()
 	}
@@ -281,6 +332,10 @@ func (l *Line) dial() {
 	l.mu.Unlock()
 	l.setState(Connecting)
 	opts := &l.pool.opts
+	if opts.Network != nil {
+		opts.Network.Dial(l)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), opts.DialTimeout)
 	nc, err := opts.Dial(ctx, l.Addr)
 	cancel()
@@ -314,7 +369,68 @@ func (l *Line) scheduleRedial() {
 	jitter := 0.8 + 0.4*opts.Rand.Float64()
 	l.pool.rndMu.Unlock()
 	d := time.Duration(float64(l.backoff) * jitter)
-	l.timer = time.AfterFunc(d, l.dial)
+	l.stopTimer = opts.AfterFunc(d, l.dial)
+}
+
+// netSend is Send over Options.Network.
+func (l *Line) netSend(nw Network, b *bytebufferpool.ByteBuffer) error {
+	defer outbox.Put(b)
+	l.mu.Lock()
+	up := l.netUp
+	l.mu.Unlock()
+	if !up {
+		return ErrNotConnected
+	}
+	if err := nw.Write(l, b.B); err != nil {
+		return fmt.Errorf("line %s: %w", l.Addr, err)
+	}
+	l.lastSend.Store(l.pool.opts.now().UnixNano())
+	return nil
+}
+
+// NetUp tells the line its Network connection is open (Options.Network).
+func (l *Line) NetUp() {
+	l.mu.Lock()
+	if l.stopped {
+		l.mu.Unlock()
+		l.pool.opts.Network.Hangup(l)
+		return
+	}
+	l.netUp = true
+	l.backoff = 0
+	l.mu.Unlock()
+	l.pool.opts.Logger.Info("line connected", "addr", l.Addr)
+	l.setState(Connected)
+}
+
+// NetDialFailed tells the line its Network dial failed; it redials after
+// the backoff.
+func (l *Line) NetDialFailed(err error) {
+	l.pool.opts.Logger.Debug("line dial failed", "addr", l.Addr, "err", err)
+	l.setState(Down)
+	l.scheduleRedial()
+}
+
+// NetFrame delivers one inbound frame payload (Options.Network).
+func (l *Line) NetFrame(payload []byte) {
+	l.lastRecv.Store(l.pool.opts.now().UnixNano())
+	l.pool.opts.OnFrame(l, payload)
+}
+
+// NetDown tells the line its Network connection closed; it redials after
+// the backoff.
+func (l *Line) NetDown(err error) {
+	l.mu.Lock()
+	was := l.netUp
+	l.netUp = false
+	l.mu.Unlock()
+	if !was {
+		return
+	}
+	l.reconnects.Add(1)
+	l.pool.opts.Logger.Warn("line down", "addr", l.Addr, "err", err)
+	l.setState(Down)
+	l.scheduleRedial()
 }
 
 type handler struct {
@@ -391,7 +507,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 			break
 		}
 		consumed += total
-		l.lastRecv.Store(time.Now().UnixNano())
+		l.lastRecv.Store(h.p.opts.now().UnixNano())
 		h.p.opts.OnFrame(l, payload)
 	}
 	if consumed > 0 {
