@@ -5,7 +5,8 @@
 #   make bench   codec and WAL micro-benchmarks (printed), end-to-end scenarios that
 #                regenerate the "end to end" section of bench/RESULTS.md and bench/plots/
 #   make fuzz    every fuzz target for FUZZTIME executions (default 2,000,000)
-#   make chaos   100 process-level crash/fault iterations (CHAOS_ITERATIONS=N)
+#   make chaos   10,000 simulated schedules of the switch core (DST_SCHEDULES=N), then
+#                100 process-level crash/fault iterations (CHAOS_ITERATIONS=N)
 
 GO        ?= go
 BIN       ?= bin
@@ -21,7 +22,7 @@ MINIMIZE  ?= 2000x
 NORACE_PKGS = $(shell $(GO) list ./... | grep -E '/codec($$|/)|/bench($$|/)')
 RACE_PKGS   = $(shell $(GO) list ./... | grep -v -E '/codec($$|/)|/bench($$|/)')
 
-.PHONY: all build test vet fmt-check unit fuzz fuzz-smoke bench chaos demo clean
+.PHONY: all build test vet fmt-check unit dst fuzz fuzz-smoke bench chaos demo clean
 
 all: build
 
@@ -39,7 +40,15 @@ unit:
 	$(GO) test -count=1 -timeout 15m $(NORACE_PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(RACE_PKGS)
 
-test: vet fmt-check unit fuzz-smoke
+# The deterministic simulation of the switch core (switch/engine/dst_test.go):
+# DST_SCHEDULES seeded schedules of faults and crashes, without the race
+# detector (the -race pass above runs 40). A failure prints its seed;
+# FXSWITCH_DST_SEED=N replays it, FXSWITCH_DST_TRACE=1 prints its trace.
+DST_SCHEDULES ?= 1000
+dst:
+	FXSWITCH_DST_SCHEDULES=$(DST_SCHEDULES) $(GO) test -count=1 -timeout 60m -run '^TestDST$$' -v ./switch/engine
+
+test: vet fmt-check unit dst fuzz-smoke
 
 # Every Fuzz* function in the tree, one `go test -fuzz` run each.
 define run_fuzz
@@ -75,6 +84,7 @@ bench-wal:
 # reconciliation; every seed is printed, FXSWITCH_CHAOS_SEED=N replays one.
 CHAOS_ITERATIONS ?= 100
 chaos:
+	$(MAKE) dst DST_SCHEDULES=10000
 	FXSWITCH_CHAOS_ITERATIONS=$(CHAOS_ITERATIONS) $(GO) test -count=1 -timeout 120m -run '^TestChaos$$' -v ./switch/chaos
 
 demo:

@@ -996,12 +996,16 @@ func dstEnvInt(name string, def int) int {
 	return def
 }
 
-// TestDST runs FXSWITCH_DST_SCHEDULES seeded schedules (default 200) on
-// all cores, from FXSWITCH_DST_FIRST_SEED (default 1), or the single
-// schedule FXSWITCH_DST_SEED.
+// TestDST runs FXSWITCH_DST_SCHEDULES seeded schedules (default 500, 40
+// under the race detector) on all cores, from FXSWITCH_DST_FIRST_SEED
+// (default 1), or the single schedule FXSWITCH_DST_SEED.
 func TestDST(t *testing.T) {
 	first := uint64(dstEnvInt("FXSWITCH_DST_FIRST_SEED", 1))
-	n := dstEnvInt("FXSWITCH_DST_SCHEDULES", 200)
+	def := 500
+	if raceEnabled {
+		def = 40
+	}
+	n := dstEnvInt("FXSWITCH_DST_SCHEDULES", def)
 	if s := os.Getenv("FXSWITCH_DST_SEED"); s != "" {
 		seed, err := strconv.ParseUint(s, 10, 64)
 		if err != nil {
