@@ -475,12 +475,17 @@ func (c *cardnet) findOriginal(v []byte) *cnTxn {
 	if !ok {
 		return nil
 	}
-	for _, dy := range c.days {
+	// Most recent date first, and in a fixed order: STAN and DE7 name one
+	// message only within a day, and a replayed run must match the same way.
+	var best *cnTxn
+	for d, dy := range c.days {
 		if t := dy.orig[cnOrigKey{stan, de7}]; t != nil && (!t.hasAcq || acq == 0 || t.acq == acq) {
-			return t
+			if best == nil || d > best.date {
+				best = t
+			}
 		}
 	}
-	return nil
+	return best
 }
 
 func (c *cardnet) reversal(m *codec.ISOMessage, class uint16, date string, oc *cnOutcome) {
@@ -708,21 +713,26 @@ func (c *cardnet) allTotals() map[string]journal.Totals {
 // moves to the next business date, then sends 0800 DE70 201 with the new date
 // on one signed-on line and waits for the 0810. The date moves even when no
 // line is signed on or the daemon does not answer: the center's clock rules.
-func (c *cardnet) cutover(ctx context.Context) (string, error) {
+// cutoverFrame moves the center to the next business date and builds the
+// 0800 (DE70 201) telling the daemon, for ln or, if nil, the oldest
+// signed-on line; the message is journaled as sent.
+func (c *cardnet) cutoverFrame(ln *line) (nd string, stan uint32, _ *line, frame []byte, err error) {
 	c.mu.Lock()
 	old := c.date
-	nd := nextDate(old)
+	nd = nextDate(old)
 	c.advanceLocked(nd)
 	c.stan = c.stan%999999 + 1
-	stan := c.stan
+	stan = c.stan
 	c.mu.Unlock()
 	c.s.event(CenterCardnet, 0, "cutover", old+"->"+nd+" (center)")
 	c.s.writeTotals(CenterCardnet, old, c.Totals(old), "cutover")
 
-	ln := c.srv.signedOnLine()
+	if ln == nil {
+		ln = c.srv.signedOnLine()
+	}
 	if ln == nil {
 		c.s.event(CenterCardnet, 0, "cutover_unsent", "no signed-on line")
-		return nd, ErrNotSignedOn
+		return nd, stan, nil, nil, ErrNotSignedOn
 	}
 	var f codec.ISOFields
 	f.SetString(7, c.s.opts.Clock.Now().UTC().Format("0102150405"))
@@ -732,8 +742,8 @@ func (c *cardnet) cutover(ctx context.Context) (string, error) {
 	if c.s.opts.MACKey != nil {
 		f.SetString(128, mac.MACPlaceholder)
 	}
-	frame := c.srv.framing.ReserveHeader(nil)
-	frame, err := c.spec.Append(frame, "0800", &f)
+	frame = c.srv.framing.ReserveHeader(nil)
+	frame, err = c.spec.Append(frame, "0800", &f)
 	if err == nil && c.s.opts.MACKey != nil {
 		err = c.s.opts.MACKey.Sign(frame[c.srv.framing.HeaderLen():])
 	}
@@ -741,7 +751,19 @@ func (c *cardnet) cutover(ctx context.Context) (string, error) {
 		err = c.srv.framing.PutHeader(frame[:2], len(frame)-2)
 	}
 	if err != nil {
-		return nd, fmt.Errorf("sim: cardnet: encode cutover: %w", err)
+		return nd, stan, ln, nil, fmt.Errorf("sim: cardnet: encode cutover: %w", err)
+	}
+	if c.s.journalOn() {
+		c.s.write(&journal.Record{Type: journal.TypeMessage, Center: CenterCardnet, Line: ln.id, Dir: "out",
+			MTI: "0800", Key: fmt.Sprintf("%06d", stan), Date: nd, Fields: map[string]string{"15": nd[4:], "70": nmCutover}})
+	}
+	return nd, stan, ln, frame, nil
+}
+
+func (c *cardnet) cutover(ctx context.Context) (string, error) {
+	nd, stan, ln, frame, err := c.cutoverFrame(nil)
+	if err != nil {
+		return nd, err
 	}
 	w := make(chan string, 1)
 	c.mu.Lock()
@@ -752,10 +774,6 @@ func (c *cardnet) cutover(ctx context.Context) (string, error) {
 		delete(c.waiters, stan)
 		c.mu.Unlock()
 	}()
-	if c.s.journalOn() {
-		c.s.write(&journal.Record{Type: journal.TypeMessage, Center: CenterCardnet, Line: ln.id, Dir: "out",
-			MTI: "0800", Key: fmt.Sprintf("%06d", stan), Date: nd, Fields: map[string]string{"15": nd[4:], "70": nmCutover}})
-	}
 	if err := ln.conn.AsyncWrite(frame, nil); err != nil {
 		return nd, fmt.Errorf("sim: cardnet: send cutover: %w", err)
 	}

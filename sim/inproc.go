@@ -87,3 +87,18 @@ func (c *Conn) Close() {
 	c.srv.mu.Unlock()
 	c.srv.sim.event(c.srv.name, c.ln.id, "disconnect", "in-process")
 }
+
+// Cutover moves the CARDNET center to its next business date (timed
+// cutover) and returns the 0800 (DE70 201) it sends on c, framed, for the
+// caller to deliver; the daemon's 0810 comes back through Serve.
+func (c *Conn) Cutover() (newDate string, frame []byte, err error) {
+	cn := c.srv.sim.cardnet
+	if cn == nil || c.srv != cn.srv {
+		return "", nil, fmt.Errorf("%w: cutover is a CARDNET exchange", ErrUnknownCenter)
+	}
+	if !c.ln.signedOn.Load() || c.ln.closed.Load() {
+		return "", nil, ErrNotSignedOn
+	}
+	nd, _, _, frame, err := cn.cutoverFrame(c.ln)
+	return nd, frame, err
+}

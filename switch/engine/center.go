@@ -701,12 +701,18 @@ func (c *center) sendCancel(t *txn) {
 	if t.op == ipc.OpCancel && c.model.cancelUsesNewKey() && t.orig != nil {
 		target = t.orig.Msg
 	}
+	// Every attempt carries the date of the first: a repeat is the same
+	// message again, also across a cutover, and the center counts the
+	// reversal in the date it carries, as the totals effects do.
+	if t.cancelSentDay == "" {
+		t.cancelSentDay = c.date
+	}
 	buf := outbox.Get()
 	out, mk, err := c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) {
 		if t.op == ipc.OpCancel && !c.model.cancelUsesNewKey() {
 			return c.model.encodeRequest(dst, &outReq{op: ipc.OpCancel, key: t.key.key, date: t.date, now: now, repeat: true, origMsg: t.msg})
 		}
-		return c.model.encodeCancel(dst, target, t.cancelSerial, c.date, now, repeat, confirm)
+		return c.model.encodeCancel(dst, target, t.cancelSerial, t.cancelSentDay, now, repeat, confirm)
 	})
 	if err != nil {
 		outbox.Put(buf)
@@ -722,9 +728,6 @@ func (c *center) sendCancel(t *txn) {
 	// own key was not in the table yet.
 	c.inflight[mk] = t
 	t.cancelTries++
-	if t.cancelSentDay == "" {
-		t.cancelSentDay = c.date
-	}
 	kind := uint8(mk.class)
 	a := &wal.CancelAttempt{RequestID: t.id, Kind: kind, Attempt: uint32(t.cancelTries), Key: mk.key, Msg: out[c.model.framing().HeaderLen():], TimeUnixNano: now.UnixNano()}
 	tellApp := !t.timedOut && !t.recovered

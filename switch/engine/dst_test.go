@@ -138,6 +138,8 @@ type dstWorld struct {
 	totals  map[journal.DateKey]wal.Totals // the daemon's, read at the end
 
 	cancelIssued map[string]bool // originals an app has sent a cancel for
+	repeats      []*dstCall
+	cutovers     int
 }
 
 // dstConn is one open in-process line.
@@ -152,6 +154,17 @@ type dstConn struct {
 type dstCall struct {
 	e       *e2e.Entry
 	inquiry bool
+	repeat  *dstRepeat // an app sending a reference again
+}
+
+// dstRepeat is a request sent again under a reference already used: with
+// the same content it must get the original's outcome (never a second
+// transaction), with other content error 18.
+type dstRepeat struct {
+	changed bool
+	result  ipc.Result
+	code    ipc.Code
+	done    bool
 }
 
 const (
@@ -527,6 +540,42 @@ func (w *dstWorld) recover(c *center) {
 	w.tracef("recovery %s %d", c.name, len(entries))
 }
 
+// cutover is the CARDNET center's timed cutover: the center moves to the
+// next business date and tells the daemon with an 0800 on a signed-on line.
+func (w *dstWorld) cutover() {
+	c := w.eng.centers[config.CenterCardnet]
+	for _, l := range c.lines {
+		conn := w.conns[l]
+		if conn == nil || !conn.open {
+			continue
+		}
+		nd, frame, err := conn.sc.Cutover()
+		if errors.Is(err, sim.ErrNotSignedOn) {
+			continue
+		}
+		if err != nil {
+			w.badf("cutover: %v", err)
+			return
+		}
+		w.cutovers++
+		w.stats["cutover"]++
+		// STAN restarts with the new date, and a reversal names its
+		// original by STAN and DE7 (to the second): a day apart in real
+		// life, the two dates' STAN k must not share a second here either.
+		w.now.Add(int64(time.Second))
+		w.tracef("cutover %s on %s/%d", nd, l.Addr, l.Index)
+		payload := frame[codec.FrameBin2.HeaderLen():]
+		w.atGen(w.delay(50*time.Microsecond, 2*time.Millisecond), func() {
+			if conn.open {
+				l.NetFrame(payload)
+			}
+		})
+		return
+	}
+	// No signed-on line: the center tries again shortly.
+	w.at(100*time.Millisecond, w.cutover)
+}
+
 // ---------------------------------------------------------------- apps
 
 var dstOps = []ipc.Op{ipc.OpSale, ipc.OpSale, ipc.OpSale, ipc.OpAuthorize, ipc.OpRefund, ipc.OpCancel, ipc.OpCancel, ipc.OpAdvice}
@@ -534,6 +583,9 @@ var dstOps = []ipc.Op{ipc.OpSale, ipc.OpSale, ipc.OpSale, ipc.OpAuthorize, ipc.O
 // request sends one app request to center on a session of the current daemon.
 func (w *dstWorld) request(center string) {
 	c := w.eng.centers[center]
+	if w.cutovers == 0 && w.rng.IntN(100) < 8 && w.repeat(c) {
+		return
+	}
 	op := dstOps[w.rng.IntN(len(dstOps))]
 	if !c.model.supports(op) {
 		op = ipc.OpSale
@@ -572,6 +624,29 @@ func (w *dstWorld) request(center string) {
 	w.send(c, &dstCall{e: e}, op)
 }
 
+// repeat sends an earlier request of c again (its reference is unique per
+// business date: repeats stop at the first cutover). Only requests the
+// daemon took are repeated: a refused one was never logged, so its repeat
+// is a new transaction.
+func (w *dstWorld) repeat(c *center) bool {
+	var cands []*e2e.Entry
+	for _, e := range w.ledger.Entries() {
+		if e.Center == c.name && (e.Told == e2e.ToldOutcome && e.First != nil || e.Told == e2e.ToldTimeout) {
+			cands = append(cands, e)
+		}
+	}
+	if len(cands) == 0 {
+		return false
+	}
+	e := cands[w.rng.IntN(len(cands))]
+	r := &dstRepeat{changed: w.rng.IntN(4) == 0}
+	call := &dstCall{e: e, repeat: r}
+	w.repeats = append(w.repeats, call)
+	w.stats["repeat"]++
+	w.send(c, call, e.Op)
+	return true
+}
+
 // inquire asks for the final outcome of e.
 func (w *dstWorld) inquire(e *e2e.Entry) {
 	w.send(w.eng.centers[e.Center], &dstCall{e: e, inquiry: true}, ipc.OpInquiry)
@@ -590,7 +665,11 @@ func (w *dstWorld) send(c *center, call *dstCall, op ipc.Op) {
 	if op != ipc.OpInquiry {
 		b.Str(ipc.TagPAN, "4111111111111111")
 		b.Str(ipc.TagExpiry, "2912")
-		b.Str(ipc.TagAmount, strconv.FormatInt(e.Amount, 10))
+		amount := e.Amount
+		if call.repeat != nil && call.repeat.changed {
+			amount++
+		}
+		b.Str(ipc.TagAmount, strconv.FormatInt(amount, 10))
 		b.Str(ipc.TagCurrency, "392")
 		b.Str(ipc.TagTerminal, "T0000001")
 		b.Str(ipc.TagMerchant, "MERCHANT000001")
@@ -650,6 +729,21 @@ func (w *dstWorld) sinkFor(g int, corr uint64) func(func([]byte) ([]byte, error)
 
 func (w *dstWorld) reply(call *dstCall, f *ipc.Frame) {
 	e := call.e
+	if r := call.repeat; r != nil {
+		r.done = true
+		switch f.Kind() {
+		case ipc.KindResponse:
+			var v ipc.ResponseView
+			if err := v.Parse(f); err == nil {
+				r.result = v.Result
+			}
+		case ipc.KindError:
+			code, _ := ipc.ParseUint(f.Field(ipc.TagErrorCode))
+			r.code = ipc.Code(code)
+		}
+		w.tracef("repeat %s changed=%v %s %d", e.Ref, r.changed, r.result, r.code)
+		return
+	}
 	switch f.Kind() {
 	case ipc.KindResponse:
 		var v ipc.ResponseView
@@ -777,6 +871,9 @@ func dstSchedule(seed uint64, dir string) (bad []string, digest string, stats ma
 			}
 			w.operator(w.gen)
 		})
+	}
+	if w.rng.IntN(2) == 0 {
+		w.at(w.delay(500*time.Millisecond, 2500*time.Millisecond), w.cutover)
 	}
 	w.at(time.Duration(trafficEnd-w.now.Load()), func() { w.faultOn = false })
 	if err := w.run(trafficEnd + int64(60*time.Second)); err != nil {
@@ -950,6 +1047,21 @@ func (w *dstWorld) check() {
 			w.badf("%s %s: told %s, the WAL has no resolution (I2)", e.Center, e.Ref, e.First.Result)
 		case resultOf(res.Status) != e.First.Result:
 			w.badf("%s %s: told %s, the WAL says %s (I2)", e.Center, e.Ref, e.First.Result, resultOf(res.Status))
+		}
+	}
+	for _, call := range w.repeats {
+		e, r := call.e, call.repeat
+		refused := r.code == ipc.CodeBusy || r.code == ipc.CodeNotSignedOn || r.code == ipc.CodeRecoveryRequired || r.code == ipc.CodeShuttingDown
+		switch {
+		case !r.done:
+			// lost in a crash
+		case r.changed && r.code != ipc.CodeReferenceReused && !refused:
+			w.badf("%s %s: repeated with other content, got %q code %d, want error 18", e.Center, e.Ref, r.result, r.code)
+		case r.changed:
+		case r.code != 0 && !refused && r.code != ipc.CodeTimeout:
+			w.badf("%s %s: repeated with the same content, got error %d", e.Center, e.Ref, r.code)
+		case r.result != "" && r.result != ipc.ResultTimeout && (e.Final == nil || e.Final.Result != r.result):
+			w.badf("%s %s: repeat answered %s, the request's outcome is %v", e.Center, e.Ref, r.result, e.Final)
 		}
 	}
 	w.totals = map[journal.DateKey]wal.Totals{}
