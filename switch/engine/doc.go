@@ -78,4 +78,20 @@
 //     it, and counts in the totals on acknowledgement.
 //   - A clean shutdown that cannot drain in 30 s stops without the clean
 //     marker, so recovery runs on the next start rather than losing anything.
+//   - A line that connects while its center is in the signed-on state signs
+//     itself on, and tries again every center timeout until the center
+//     accepts (a lost signon must not leave a connected line unusable).
+//   - Every attempt of a cancel (0400/0401, 0420/0421, 取消指令, 取消確認指令)
+//     carries the business date of the first attempt, across a cutover too:
+//     a repeat is the same message, and the totals count the reversal in
+//     the date it carries.
+//
+// # Deterministic simulation
+//
+// Everything a center loop reacts to arrives as an event (appCh, frameCh,
+// evCh, the tick), its clock is Options.Clock, its lines' transport and
+// redial timers can be replaced (Options.LineNetwork, AfterFunc, Rand), and
+// the WAL can be waited on (wal.Barrier). dst_test.go uses these seams to
+// run thousands of seeded schedules of faults and crashes per minute in one
+// goroutine and check I1–I6 after each; docs/RELIABILITY.md has the runs.
 package engine
