@@ -32,6 +32,13 @@ type Options struct {
 	// OnSync is a metrics hook called by the committer after each durable
 	// batch; it must not block.
 	OnSync func(records int, d time.Duration)
+	// Deliver, when set, runs the completion callbacks of each durable
+	// batch instead of the committer: it is handed one function per batch,
+	// in commit order, to call when it likes (control calls such as Barrier
+	// still return at once). The deterministic simulation of the switch
+	// core runs them on its own goroutine after each Barrier. nil: the
+	// committer runs them.
+	Deliver func(run func())
 	// MemTableBytes sizes Pebble's memtable (default DefaultMemTableBytes).
 	MemTableBytes int
 }

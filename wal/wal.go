@@ -889,7 +889,22 @@ func (w *WAL) syncLoop() {
 				w.opts.OnSync(len(c.ops), d)
 			}
 		}
-		w.finish(c.ops, err)
+		if w.opts.Deliver != nil {
+			var ops []op // c.ops is recycled below
+			for i := range c.ops {
+				o := &c.ops[i]
+				if o.ctlDone != nil {
+					o.ctlDone <- firstErr(err, o.err)
+				} else if o.doneRes != nil || o.doneErr != nil {
+					ops = append(ops, *o)
+				}
+			}
+			if len(ops) > 0 {
+				w.opts.Deliver(func() { w.finish(ops, err) })
+			}
+		} else {
+			w.finish(c.ops, err)
+		}
 		if c.b != nil {
 			_ = c.b.Close()
 		}
@@ -897,6 +912,13 @@ func (w *WAL) syncLoop() {
 		c.reset(nil, nil)
 		w.free <- c
 	}
+}
+
+func firstErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
 }
 
 // finish runs the callbacks of a batch. err non-nil: the batch failed and

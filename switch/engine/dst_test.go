@@ -111,9 +111,10 @@ type dstWorld struct {
 	now   atomic.Int64
 	trace hash.Hash
 
-	mu  sync.Mutex // events: the WAL's committer schedules network writes
-	q   dstQueue
-	seq uint64
+	mu        sync.Mutex // q and delivered: the WAL's committer hands over callbacks
+	q         dstQueue
+	seq       uint64
+	delivered []func() // WAL completion callbacks, run by settle in commit order
 
 	dir     string
 	fs      *vfs.MemFS
@@ -362,7 +363,8 @@ func (w *dstWorld) startDaemon(fs vfs.FS) error {
 	w.waiting = map[uint64]*dstCall{}
 	e, err := New(Options{
 		Config: w.cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: w.clock, Tick: dstTick,
-		WALFS: fs, LineNetwork: &dstNet{w: w, gen: w.gen}, AfterFunc: w.afterFunc, Rand: rand.New(rand.NewPCG(w.seed, uint64(w.gen))),
+		WALDeliver: w.deliver,
+		WALFS:      fs, LineNetwork: &dstNet{w: w, gen: w.gen}, AfterFunc: w.afterFunc, Rand: rand.New(rand.NewPCG(w.seed, uint64(w.gen))),
 	})
 	if err != nil {
 		return err
@@ -387,7 +389,10 @@ func (w *dstWorld) tick(g int) {
 // settle runs what the last event set off: the center loops' queued work
 // and the WAL callbacks, until nothing is left.
 func (w *dstWorld) settle() {
-	for {
+	for iter := 0; ; iter++ {
+		if iter > 100000 {
+			panic("settle does not settle")
+		}
 		did := false
 		for _, name := range w.eng.order {
 			c := w.eng.centers[name]
@@ -411,6 +416,14 @@ func (w *dstWorld) settle() {
 			w.badf("wal barrier: %v", err)
 			return
 		}
+		w.mu.Lock()
+		cbs := w.delivered
+		w.delivered = nil
+		w.mu.Unlock()
+		for _, run := range cbs {
+			run()
+			did = true
+		}
 		if !did && w.idleChannels() {
 			return
 		}
@@ -425,6 +438,14 @@ func (w *dstWorld) idleChannels() bool {
 		}
 	}
 	return true
+}
+
+// deliver receives the WAL's callbacks of each durable batch (committer
+// goroutine); settle runs them after the barrier, on this goroutine.
+func (w *dstWorld) deliver(run func()) {
+	w.mu.Lock()
+	w.delivered = append(w.delivered, run)
+	w.mu.Unlock()
 }
 
 // crash abandons the daemon and starts a new one on a crash image of its
@@ -446,6 +467,9 @@ func (w *dstWorld) crash() error {
 		}
 	}
 	old.wal.Close()
+	w.mu.Lock()
+	w.delivered = nil // callbacks of the daemon that died: never run
+	w.mu.Unlock()
 	w.fs = img
 	return w.startDaemon(img)
 }

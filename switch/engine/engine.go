@@ -51,6 +51,9 @@ type Options struct {
 	AfterFunc   func(d time.Duration, f func()) (stop func() bool)
 	// Rand draws the lines' reconnect jitter; nil: seeded from the clock.
 	Rand *rand.Rand
+	// WALDeliver runs the WAL's completion callbacks (wal.Options.Deliver):
+	// the simulation runs them on its own goroutine. nil: the committer.
+	WALDeliver func(run func())
 }
 
 // EnsureDefaults fills unset options.
@@ -149,6 +152,7 @@ func New(opts Options) (*Engine, error) {
 	}
 	w, err := wal.Open(filepath.Join(cfg.DataDir, "wal"), wal.Options{
 		FS: opts.WALFS, KeyFile: cfg.Path(cfg.KeyFile), Clock: opts.Clock, Logger: opts.Logger, OnSync: onSync,
+		Deliver: opts.WALDeliver,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
