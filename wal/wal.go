@@ -890,17 +890,21 @@ func (w *WAL) syncLoop() {
 			}
 		}
 		if w.opts.Deliver != nil {
+			// The batch's callbacks are handed over before any control call
+			// of the batch returns: a Barrier then finds them delivered.
 			var ops []op // c.ops is recycled below
 			for i := range c.ops {
-				o := &c.ops[i]
-				if o.ctlDone != nil {
-					o.ctlDone <- firstErr(err, o.err)
-				} else if o.doneRes != nil || o.doneErr != nil {
+				if o := &c.ops[i]; o.doneRes != nil || o.doneErr != nil {
 					ops = append(ops, *o)
 				}
 			}
 			if len(ops) > 0 {
 				w.opts.Deliver(func() { w.finish(ops, err) })
+			}
+			for i := range c.ops {
+				if o := &c.ops[i]; o.ctlDone != nil {
+					o.ctlDone <- firstErr(err, o.err)
+				}
 			}
 		} else {
 			w.finish(c.ops, err)

@@ -107,6 +107,7 @@ type dstFaults struct {
 // dstWorld is one schedule.
 type dstWorld struct {
 	seed  uint64
+	keep  *strings.Builder // the trace's text, when asked for
 	rng   *rand.Rand
 	now   atomic.Int64
 	trace hash.Hash
@@ -200,6 +201,9 @@ func (w *dstWorld) tracef(format string, args ...any) {
 	io.WriteString(w.trace, line)
 	if dstVerbose {
 		os.Stdout.WriteString(line)
+	}
+	if w.keep != nil {
+		w.keep.WriteString(line)
 	}
 }
 
@@ -816,7 +820,11 @@ func (w *dstWorld) reply(call *dstCall, f *ipc.Frame) {
 // dstSchedule runs one seeded schedule in dir and returns the violations
 // and a digest of its trace.
 func dstSchedule(seed uint64, dir string) (bad []string, digest string, stats map[string]int, err error) {
-	w := &dstWorld{seed: seed, rng: rand.New(rand.NewPCG(seed, 0x5eed)), trace: sha256.New(), dir: dir,
+	return dstScheduleTrace(seed, dir, nil)
+}
+
+func dstScheduleTrace(seed uint64, dir string, keep *strings.Builder) (bad []string, digest string, stats map[string]int, err error) {
+	w := &dstWorld{seed: seed, keep: keep, rng: rand.New(rand.NewPCG(seed, 0x5eed)), trace: sha256.New(), dir: dir,
 		stats: map[string]int{}, ledger: e2e.NewLedger(), cancelIssued: map[string]bool{}}
 	w.now.Store(dstEpoch.UnixNano())
 	w.advice = w.rng.IntN(2) == 0
@@ -1212,16 +1220,25 @@ func TestDST(t *testing.T) {
 // TestDSTDeterministic: a seed is a replayable schedule.
 func TestDSTDeterministic(t *testing.T) {
 	for _, seed := range []uint64{3, 11, 33, 177, 260} {
-		_, d1, _, err := dstSchedule(seed, filepath.Join(t.TempDir(), "a"))
+		var a, b strings.Builder
+		_, d1, _, err := dstScheduleTrace(seed, filepath.Join(t.TempDir(), "a"), &a)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, d2, _, err := dstSchedule(seed, filepath.Join(t.TempDir(), "b"))
+		_, d2, _, err := dstScheduleTrace(seed, filepath.Join(t.TempDir(), "b"), &b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if d1 != d2 {
-			t.Fatalf("seed %d: two runs differ (%s vs %s)", seed, d1, d2)
+			la, lb := strings.Split(a.String(), "\n"), strings.Split(b.String(), "\n")
+			for i := 0; i < len(la) && i < len(lb); i++ {
+				if la[i] != lb[i] {
+					lo := max(0, i-3)
+					t.Fatalf("seed %d: two runs differ at trace line %d:\n%s\n  vs\n%s", seed, i,
+						strings.Join(la[lo:min(len(la), i+3)], "\n"), strings.Join(lb[lo:min(len(lb), i+3)], "\n"))
+				}
+			}
+			t.Fatalf("seed %d: two runs differ (%d vs %d trace lines)", seed, len(la), len(lb))
 		}
 	}
 }
