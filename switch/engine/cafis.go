@@ -163,6 +163,14 @@ func (m *cafisModel) requestKey(msg []byte) (matchKey, error) {
 	return matchKey{classFinancial, 0, o.Serial()}, nil
 }
 
+func (m *cafisModel) messageDate(msg []byte, _ string) (string, error) {
+	var o codec.CafisRecord
+	if err := m.spec.Decode(&o, msg); err != nil {
+		return "", err
+	}
+	return string(o.Date()), nil
+}
+
 var cafisNetKinds = [...]string{netSignon: codec.KindSignonReq, netSignoff: codec.KindSignoffReq, netEcho: codec.KindEchoReq}
 
 func (m *cafisModel) encodeNetwork(dst []byte, code netCode, key uint32, date string, now time.Time) ([]byte, matchKey, error) {

@@ -272,6 +272,18 @@ func (m *cardnetModel) requestKey(msg []byte) (matchKey, error) {
 	return matchKey{classOfMTI(o.MTI()), m.termKey(o.Get(41)), uint32(stan)}, nil
 }
 
+func (m *cardnetModel) messageDate(msg []byte, ref string) (string, error) {
+	var o codec.ISOMessage
+	if err := m.spec.Decode(&o, msg); err != nil {
+		return "", err
+	}
+	md := o.Get(15)
+	if len(md) != 4 {
+		return "", fmt.Errorf("DE15 %q", md)
+	}
+	return yearFor(string(md), ref), nil
+}
+
 var netCodes = [...]string{netSignon: "001", netSignoff: "002", netEcho: "301", netCutover: "201"}
 
 func (m *cardnetModel) encodeNetwork(dst []byte, code netCode, key uint32, date string, now time.Time) ([]byte, matchKey, error) {

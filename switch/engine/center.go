@@ -63,7 +63,8 @@ type txn struct {
 	confirming    bool // CAFIS: next attempt is a confirmation
 	lateApproved  bool
 	recovered     bool
-	cancelSentDay string
+	cancelSentDay string // the date the reversal counts in (see sendCancel)
+	cancelMsgDay  string // CAFIS: the date of the current cancel serial's messages
 	start         time.Time // when the app's request arrived (latency metrics)
 	waiters       []*txn    // same reference and content, arrived while in flight
 	deferred      []*txn    // cancels of this request that arrived while its outcome was being made durable
@@ -684,7 +685,10 @@ func (c *center) sendCancel(t *txn) {
 	if c.model.cancelUsesNewKey() {
 		// CAFIS: an unanswered 取消指令 is followed by 取消確認指令 until the
 		// outcome is known; an app cancel is settled by confirming its original.
-		if t.cancelTries > 0 && t.cancelKey.class == classCancelCmd {
+		// Across a change of business date the command is retransmitted
+		// instead: a confirmation needs a new 通番, of the new date, and a
+		// confirmation must carry its command's date.
+		if t.cancelTries > 0 && t.cancelKey.class == classCancelCmd && t.cancelMsgDay == c.date {
 			t.confirming = true
 		}
 		confirm = t.confirming || t.op == ipc.OpCancel
@@ -694,25 +698,39 @@ func (c *center) sendCancel(t *txn) {
 				c.log.Error("no key for cancel", "err", err)
 				return
 			}
+			// A new 通番 belongs to today's key space and carries today's
+			// date; the center counts a cancel in the date of the command
+			// (取消指令) that made it.
 			t.cancelSerial = k
+			t.cancelMsgDay = c.date
+			if !confirm {
+				t.cancelSentDay = c.date
+			}
 		}
 	}
 	target := t.msg
 	if t.op == ipc.OpCancel && c.model.cancelUsesNewKey() && t.orig != nil {
 		target = t.orig.Msg
 	}
-	// Every attempt carries the date of the first: a repeat is the same
-	// message again, also across a cutover, and the center counts the
-	// reversal in the date it carries, as the totals effects do.
-	if t.cancelSentDay == "" {
+	// CARDNET reversals (0400/0401, 0420/0421) reuse the original's STAN,
+	// which is unique only within its business date: they carry the
+	// original's date, also after a cutover, and the center counts the
+	// reversal in that date, as the totals effects do.
+	if !c.model.cancelUsesNewKey() {
+		t.cancelSentDay = t.date
+	} else if t.cancelSentDay == "" {
 		t.cancelSentDay = c.date
+	}
+	msgDay := t.cancelSentDay
+	if c.model.cancelUsesNewKey() {
+		msgDay = t.cancelMsgDay
 	}
 	buf := outbox.Get()
 	out, mk, err := c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) {
 		if t.op == ipc.OpCancel && !c.model.cancelUsesNewKey() {
 			return c.model.encodeRequest(dst, &outReq{op: ipc.OpCancel, key: t.key.key, date: t.date, now: now, repeat: true, origMsg: t.msg})
 		}
-		return c.model.encodeCancel(dst, target, t.cancelSerial, t.cancelSentDay, now, repeat, confirm)
+		return c.model.encodeCancel(dst, target, t.cancelSerial, msgDay, now, repeat, confirm)
 	})
 	if err != nil {
 		outbox.Put(buf)

@@ -39,6 +39,7 @@ package engine
 
 import (
 	"container/heap"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -285,7 +286,7 @@ func (n *dstNet) Write(l *line.Line, frame []byte) error {
 func (n *dstNet) serve(l *line.Line, c *dstConn, f codec.Framing, payload []byte) {
 	w := n.w
 	answers, closing := c.sc.Serve(payload)
-	w.tracef("serve %s/%d %x -> %x", l.Addr, l.Index, sha256.Sum256(payload), sha256.Sum256(answers))
+	w.tracef("serve %s/%d %s -> %s", l.Addr, l.Index, dstDescribe(l.Addr, payload), dstDescribe(l.Addr, answers))
 	for len(answers) > 0 {
 		p, total, err := f.Split(answers, 1<<20)
 		if err != nil || total == 0 {
@@ -339,6 +340,38 @@ func (n *dstNet) hangup(l *line.Line, c *dstConn, why string) {
 	delete(n.w.conns, l)
 	n.w.tracef("down %s/%d %s", l.Addr, l.Index, why)
 	l.NetDown(errors.New(why))
+}
+
+// dstDescribe names a CARDNET message in the trace (MTI, STAN, DE15, DE39,
+// DE90's STAN) and digests anything else.
+func dstDescribe(addr string, b []byte) string {
+	if dstCenterOf(addr) == config.CenterCardnet && len(b) > 0 {
+		p := b
+		if len(p) > 2 && p[0] < '0' { // framed answers: the first one
+			p = p[2:]
+		}
+		var m codec.ISOMessage
+		if codec.CardnetSpec().Decode(&m, p) == nil {
+			d90 := m.Get(90)
+			if len(d90) > 10 {
+				d90 = d90[4:10]
+			}
+			return fmt.Sprintf("%s/%s/%s/%s/%s", m.MTI(), m.Get(11), m.Get(15), m.Get(39), d90)
+		}
+	}
+	if dstCenterOf(addr) == config.CenterCafis && len(b) > 4 {
+		p := b
+		if p[0] >= '0' && p[0] <= '9' && len(p) > 4 && p[4] != p[0] {
+			if n, err := strconv.Atoi(string(p[:4])); err == nil && n+4 <= len(p) {
+				p = p[4 : 4+n]
+			}
+		}
+		var r codec.CafisRecord
+		if codec.CafisBuiltin().Decode(&r, p) == nil {
+			return fmt.Sprintf("%s/%06d/%s/%s/r%v", r.Kind(), r.Serial(), r.Date(), r.Result(), r.Retrans())
+		}
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
 }
 
 func framingOf(center string) codec.Framing {
@@ -587,21 +620,92 @@ func (w *dstWorld) cutover() {
 		}
 		w.cutovers++
 		w.stats["cutover"]++
-		// STAN restarts with the new date, and a reversal names its
-		// original by STAN and DE7 (to the second): a day apart in real
-		// life, the two dates' STAN k must not share a second here either.
-		w.now.Add(int64(time.Second))
 		w.tracef("cutover %s on %s/%d", nd, l.Addr, l.Index)
 		payload := frame[codec.FrameBin2.HeaderLen():]
 		w.atGen(w.delay(50*time.Microsecond, 2*time.Millisecond), func() {
 			if conn.open {
 				l.NetFrame(payload)
 			}
+			// STAN restarts with the daemon's new date, and a reversal names
+			// its original by STAN and DE7 (to the second): a day apart in
+			// real life, the two dates' STAN k must not share a second here.
+			w.now.Add(int64(time.Second))
 		})
 		return
 	}
 	// No signed-on line: the center tries again shortly.
 	w.at(100*time.Millisecond, w.cutover)
+}
+
+// cafisCutreq is `fxctl cutreq --center cafis`: the operator closes the
+// business date; the CAFIS center's cut-target date moves with it (CAFIS
+// has no cutover exchange).
+func (w *dstWorld) cafisCutreq() {
+	c := w.eng.centers[config.CenterCafis]
+	closed := c.date
+	date := nextDay(closed)
+	if _, err := w.sim.TriggerCutoverCenter(context.Background(), sim.CenterCafis); err != nil {
+		w.badf("cafis cutover: %v", err)
+		return
+	}
+	if err := w.eng.wal.SetBusinessDate(c.name, date); err != nil {
+		w.badf("cafis cutreq: %v", err)
+		return
+	}
+	c.setDate(date)
+	c.keys.newDate(date)
+	c.refs.reset()
+	w.cutovers++
+	w.stats["cutreq"]++
+	w.tracef("cutreq cafis %s -> %s", closed, date)
+}
+
+// reconcileClosed sends the CARDNET reconciliation (0500) of every date
+// closed by a cutover and expects the center to find it in balance (I5,
+// from the center's side).
+func (w *dstWorld) reconcileClosed() {
+	c := w.eng.centers[config.CenterCardnet]
+	dates, err := w.eng.wal.TotalsDates(c.name)
+	if err != nil {
+		w.badf("reconcile: %v", err)
+		return
+	}
+	for _, d := range dates {
+		if d >= c.date {
+			continue
+		}
+		ours, err := w.eng.wal.Totals(c.name, d)
+		if err != nil {
+			w.badf("reconcile %s: %v", d, err)
+			continue
+		}
+		l := c.pickLine()
+		if l == nil {
+			w.badf("reconcile %s: no signed-on line", d)
+			return
+		}
+		var got *inbound
+		var gotErr error
+		answered := false
+		c.exchangeAsync(l, func(dst []byte, key uint32) ([]byte, matchKey, error) {
+			return c.model.encodeReconcile(dst, key, d, ours, c.now())
+		}, func(in *inbound, err error) { got, gotErr, answered = in, err, true })
+		w.settle()
+		for i := 0; !answered && i < 1000; i++ {
+			w.step()
+		}
+		switch {
+		case !answered:
+			w.badf("reconcile %s: no answer", d)
+		case gotErr != nil:
+			w.badf("reconcile %s: %v", d, gotErr)
+		case !got.reconIn || !sameTotals(ours, got.theirs):
+			w.badf("reconcile %s: out of balance: ours %+v, center %+v (I5)", d, ours, got.theirs)
+		default:
+			w.stats["reconciled in balance"]++
+			w.tracef("reconciled %s in balance", d)
+		}
+	}
 }
 
 // ---------------------------------------------------------------- apps
@@ -907,11 +1011,15 @@ func dstScheduleTrace(seed uint64, dir string, keep *strings.Builder) (bad []str
 	if w.rng.IntN(2) == 0 {
 		w.at(w.delay(500*time.Millisecond, 2500*time.Millisecond), w.cutover)
 	}
+	if w.rng.IntN(3) == 0 {
+		w.at(w.delay(500*time.Millisecond, 2500*time.Millisecond), w.cafisCutreq)
+	}
 	w.at(time.Duration(trafficEnd-w.now.Load()), func() { w.faultOn = false })
 	if err := w.run(trafficEnd + int64(60*time.Second)); err != nil {
 		return nil, "", nil, err
 	}
 	w.finalInquiries()
+	w.reconcileClosed()
 	w.check()
 	// Close the journal before reading it.
 	if err := w.eng.wal.Close(); err != nil {
@@ -956,6 +1064,22 @@ func (w *dstWorld) run(until int64) error {
 			return nil
 		}
 	}
+}
+
+// step processes the next event, if any.
+func (w *dstWorld) step() {
+	w.mu.Lock()
+	if w.q.Len() == 0 {
+		w.mu.Unlock()
+		return
+	}
+	ev := heap.Pop(&w.q).(*dstEvent)
+	w.mu.Unlock()
+	if ev.at > w.now.Load() {
+		w.now.Store(ev.at)
+	}
+	ev.fn()
+	w.settle()
 }
 
 // quiet: nothing in flight, no recovery pending, no app waiting, every

@@ -117,6 +117,9 @@ type model interface {
 	rrn(dst []byte, date string, key uint32) []byte
 	// requestKey recomputes the matching key of a stored request message.
 	requestKey(msg []byte) (matchKey, error)
+	// messageDate is the business date a stored message carries (ref: the
+	// current date, for a model that carries only month and day).
+	messageDate(msg []byte, ref string) (string, error)
 	encodeNetwork(dst []byte, code netCode, key uint32, date string, now time.Time) ([]byte, matchKey, error)
 	// encodeNetworkReply answers a center-initiated network request.
 	encodeNetworkReply(dst []byte, req []byte, now time.Time) ([]byte, error)

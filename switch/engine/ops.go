@@ -601,11 +601,29 @@ func (c *center) recoveredTxn(en *wal.Entry) (*txn, error) {
 		}
 		t.orig = oreq
 	}
-	if en.Cancel != nil && c.model.cancelUsesNewKey() {
-		// A cancel was under way: ask for the outcome (取消確認指令, retransmission).
-		t.confirming = true
-	}
+	// A cancel was under way: its reversal counts in the date its messages
+	// carry. CAFIS asks for the outcome (取消確認指令, retransmission) under a
+	// new 通番 of today; if the business date has moved since, a new 通番
+	// would carry another date than the cancel, so the last message is sent
+	// again as it was (retransmission).
 	t.cancelSentDay = c.date
+	if en.Cancel != nil {
+		d, err := c.model.messageDate(en.Cancel.Msg, c.date)
+		if err != nil {
+			return nil, fmt.Errorf("cancel attempt of request %d: %w", r.ID, err)
+		}
+		t.cancelSentDay = d
+		if c.model.cancelUsesNewKey() {
+			t.cancelMsgDay = d
+			if d == c.date {
+				t.confirming = true
+			} else {
+				t.cancelSerial = en.Cancel.Key
+				t.cancelKey = matchKey{class: msgClass(en.Cancel.Kind), key: en.Cancel.Key}
+				t.confirming = t.cancelKey.class == classConfirm
+			}
+		}
+	}
 	c.byRef[refKey{t.appID, t.ref}] = t
 	return t, nil
 }
