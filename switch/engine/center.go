@@ -63,8 +63,8 @@ type txn struct {
 	confirming    bool // CAFIS: next attempt is a confirmation
 	lateApproved  bool
 	recovered     bool
-	cancelSentDay string // the date the reversal counts in (see sendCancel)
-	cancelMsgDay  string // CAFIS: the date of the current cancel serial's messages
+	cancelSentDay string    // the date the reversal counts in (see sendCancel)
+	cancelMsgDay  string    // CAFIS: the date of the current cancel serial's messages
 	start         time.Time // when the app's request arrived (latency metrics)
 	waiters       []*txn    // same reference and content, arrived while in flight
 	deferred      []*txn    // cancels of this request that arrived while its outcome was being made durable
