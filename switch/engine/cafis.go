@@ -120,7 +120,7 @@ func (m *cafisModel) encodeRequest(dst []byte, r *outReq) ([]byte, matchKey, err
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{classFinancial, 0, r.key}, nil
+	return out, matchKey{classFinancial, 0, r.key, digitsDay([]byte(r.date))}, nil
 }
 
 // encodeCancel builds the 取消指令 (or, with confirm, the 取消確認指令) about
@@ -152,7 +152,7 @@ func (m *cafisModel) encodeCancel(dst []byte, origMsg []byte, key uint32, date s
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{cls, 0, key}, nil
+	return out, matchKey{cls, 0, key, digitsDay([]byte(date))}, nil
 }
 
 func (m *cafisModel) requestKey(msg []byte) (matchKey, error) {
@@ -160,7 +160,7 @@ func (m *cafisModel) requestKey(msg []byte) (matchKey, error) {
 	if err := m.spec.Decode(&o, msg); err != nil {
 		return matchKey{}, err
 	}
-	return matchKey{classFinancial, 0, o.Serial()}, nil
+	return matchKey{classFinancial, 0, o.Serial(), digitsDay(o.Date())}, nil
 }
 
 func (m *cafisModel) messageDate(msg []byte, _ string) (string, error) {
@@ -183,7 +183,7 @@ func (m *cafisModel) encodeNetwork(dst []byte, code netCode, key uint32, date st
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{classNetwork, 0, key}, nil
+	return out, matchKey{classNetwork, 0, key, 0}, nil
 }
 
 func (m *cafisModel) encodeNetworkReply(dst []byte, req []byte, now time.Time) ([]byte, error) {
@@ -247,6 +247,10 @@ func (m *cafisModel) decode(payload []byte, in *inbound) error {
 		return fmt.Errorf("cafis: unexpected record kind %s from the center", kind)
 	}
 	in.kind = inResponse
-	in.key = matchKey{cls, 0, r.Serial()}
+	var day uint32
+	if cls != classNetwork {
+		day = digitsDay(r.Date())
+	}
+	in.key = matchKey{cls, 0, r.Serial(), day}
 	return nil
 }

@@ -144,7 +144,7 @@ func (m *cardnetModel) encodeRequest(dst []byte, r *outReq) ([]byte, matchKey, e
 		if err := m.spec.Decode(&msg, dst[start:]); err != nil {
 			return dst, matchKey{}, err
 		}
-		return dst, matchKey{classOfMTI(msg.MTI()), m.termKey(msg.Get(41)), uint32(r.key)}, nil
+		return dst, matchKey{classOfMTI(msg.MTI()), m.termKey(msg.Get(41)), uint32(r.key), digitsDay(msg.Get(15))}, nil
 	}
 	var f codec.ISOFields
 	var tbuf [10]byte
@@ -201,7 +201,7 @@ func (m *cardnetModel) encodeRequest(dst []byte, r *outReq) ([]byte, matchKey, e
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{classOfMTI([]byte(mti)), m.termKey(term), r.key}, nil
+	return out, matchKey{classOfMTI([]byte(mti)), m.termKey(term), r.key, digitsDay([]byte(mmdd(r.date)))}, nil
 }
 
 func (m *cardnetModel) rrn(dst []byte, date string, key uint32) []byte {
@@ -255,7 +255,7 @@ func (m *cardnetModel) encodeReversal(dst []byte, origMsg []byte, key uint32, da
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{classReversal, m.termKey(o.Get(41)), key}, nil
+	return out, matchKey{classReversal, m.termKey(o.Get(41)), key, digitsDay([]byte(mmdd(date)))}, nil
 }
 
 func (m *cardnetModel) encodeCancel(dst []byte, origMsg []byte, key uint32, date string, now time.Time, repeat, confirm bool) ([]byte, matchKey, error) {
@@ -269,7 +269,7 @@ func (m *cardnetModel) requestKey(msg []byte) (matchKey, error) {
 		return matchKey{}, err
 	}
 	stan, _ := o.Uint(11)
-	return matchKey{classOfMTI(o.MTI()), m.termKey(o.Get(41)), uint32(stan)}, nil
+	return matchKey{classOfMTI(o.MTI()), m.termKey(o.Get(41)), uint32(stan), digitsDay(o.Get(15))}, nil
 }
 
 func (m *cardnetModel) messageDate(msg []byte, ref string) (string, error) {
@@ -297,7 +297,7 @@ func (m *cardnetModel) encodeNetwork(dst []byte, code netCode, key uint32, date 
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{classNetwork, 0, key}, nil
+	return out, matchKey{classNetwork, 0, key, 0}, nil
 }
 
 // encodeNetworkReply answers a center-initiated 0800 (echo or cutover) with
@@ -339,7 +339,7 @@ func (m *cardnetModel) encodeReconcile(dst []byte, key uint32, date string, t wa
 	if err != nil {
 		return dst, matchKey{}, err
 	}
-	return out, matchKey{classReconcile, 0, key}, nil
+	return out, matchKey{classReconcile, 0, key, 0}, nil
 }
 
 func (m *cardnetModel) decode(payload []byte, in *inbound) error {
@@ -374,10 +374,12 @@ func (m *cardnetModel) decode(payload []byte, in *inbound) error {
 	in.kind = inResponse
 	cls := classOfMTI(mti)
 	var term uint64
+	var day uint32
 	if cls == classFinancial || cls == classAdvice || cls == classReversal {
 		term = m.termKey(msg.Get(41))
+		day = digitsDay(msg.Get(15))
 	}
-	in.key = matchKey{cls, term, uint32(stan)}
+	in.key = matchKey{cls, term, uint32(stan), day}
 	code := msg.Get(39)
 	in.codeLen = uint8(copy(in.code[:], code))
 	in.approved = string(code) == "00"

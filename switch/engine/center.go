@@ -976,7 +976,7 @@ func (c *center) echoIdle(now time.Time) {
 			continue
 		}
 		buf.B = out
-		mk := matchKey{classNetwork, 0, key}
+		mk := matchKey{classNetwork, 0, key, 0}
 		if l.Send(buf) == nil {
 			c.admin[mk] = &adminWait{deadline: now.Add(c.cfg.Timeout.D())}
 		}

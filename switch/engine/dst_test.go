@@ -286,7 +286,13 @@ func (n *dstNet) Write(l *line.Line, frame []byte) error {
 func (n *dstNet) serve(l *line.Line, c *dstConn, f codec.Framing, payload []byte) {
 	w := n.w
 	answers, closing := c.sc.Serve(payload)
-	w.tracef("serve %s/%d %s -> %s", l.Addr, l.Index, dstDescribe(l.Addr, payload), dstDescribe(l.Addr, answers))
+	first := answers
+	if fr := framingOf(dstCenterOf(l.Addr)); len(answers) > 0 {
+		if p, total, err := fr.Split(answers, 1<<20); err == nil && total > 0 {
+			first = p
+		}
+	}
+	w.tracef("serve %s/%d %s -> %s", l.Addr, l.Index, dstDescribe(l.Addr, payload), dstDescribe(l.Addr, first))
 	for len(answers) > 0 {
 		p, total, err := f.Split(answers, 1<<20)
 		if err != nil || total == 0 {
@@ -313,6 +319,9 @@ func (n *dstNet) serve(l *line.Line, c *dstConn, f codec.Framing, payload []byte
 		for i := 0; i < copies; i++ {
 			w.atGen(d+time.Duration(i)*w.delay(0, time.Millisecond), func() {
 				if c.open {
+					if dstVerbose {
+						w.tracef("deliver %s/%d %s", l.Addr, l.Index, dstDescribe(l.Addr, ans))
+					}
 					l.NetFrame(ans)
 				}
 			})
@@ -347,9 +356,6 @@ func (n *dstNet) hangup(l *line.Line, c *dstConn, why string) {
 func dstDescribe(addr string, b []byte) string {
 	if dstCenterOf(addr) == config.CenterCardnet && len(b) > 0 {
 		p := b
-		if len(p) > 2 && p[0] < '0' { // framed answers: the first one
-			p = p[2:]
-		}
 		var m codec.ISOMessage
 		if codec.CardnetSpec().Decode(&m, p) == nil {
 			d90 := m.Get(90)
@@ -361,11 +367,6 @@ func dstDescribe(addr string, b []byte) string {
 	}
 	if dstCenterOf(addr) == config.CenterCafis && len(b) > 4 {
 		p := b
-		if p[0] >= '0' && p[0] <= '9' && len(p) > 4 && p[4] != p[0] {
-			if n, err := strconv.Atoi(string(p[:4])); err == nil && n+4 <= len(p) {
-				p = p[4 : 4+n]
-			}
-		}
 		var r codec.CafisRecord
 		if codec.CafisBuiltin().Decode(&r, p) == nil {
 			return fmt.Sprintf("%s/%06d/%s/%s/r%v", r.Kind(), r.Serial(), r.Date(), r.Result(), r.Retrans())

@@ -29,6 +29,23 @@ type matchKey struct {
 	class msgClass
 	term  uint64
 	key   uint32
+	// day is the business date the message carries (CARDNET DE15 MMDD,
+	// CAFIS header YYYYMMDD) for transaction classes, 0 for network ones:
+	// STAN and 通番 restart with each date, so a late answer of a closed
+	// date must not match a request of the new one under the same number.
+	day uint32
+}
+
+// digitsDay reads a date of 4 or 8 digits as a number (0 if malformed).
+func digitsDay(b []byte) uint32 {
+	var n uint32
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + uint32(c-'0')
+	}
+	return n
 }
 
 // inKind classifies an inbound frame.

@@ -619,7 +619,7 @@ func (c *center) recoveredTxn(en *wal.Entry) (*txn, error) {
 				t.confirming = true
 			} else {
 				t.cancelSerial = en.Cancel.Key
-				t.cancelKey = matchKey{class: msgClass(en.Cancel.Kind), key: en.Cancel.Key}
+				t.cancelKey = matchKey{class: msgClass(en.Cancel.Kind), key: en.Cancel.Key, day: digitsDay([]byte(d))}
 				t.confirming = t.cancelKey.class == classConfirm
 			}
 		}
