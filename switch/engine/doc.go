@@ -50,7 +50,11 @@
 // Requests, cancels and network messages share the key space; the matching
 // key adds the message class (and for CARDNET DE41) so that a 0410 answering
 // a system cancel, which reuses the original's STAN, is told apart from the
-// original's 0210. When the key space of a date is exhausted, requests are
+// original's 0210, and the business date the message carries, so that a
+// late answer of a closed date never matches a request of the new date
+// under the same number. CARDNET reversals reuse the original's STAN and
+// therefore carry the original's date; a CAFIS cancel command or
+// confirmation has its own 通番 of the date it is sent in. When the key space of a date is exhausted, requests are
 // refused busy until the next cutover.
 //
 // # Restart after failure
