@@ -1044,6 +1044,9 @@ func (c *center) centerCutover(newDate string) {
 	c.refs.reset()
 	c.log.Info("cutover by the center", "closed", closed, "new", newDate)
 	c.e.notify(c.name, "cutover", newDate)
+	if c.e.opts.NoAutoReconcile {
+		return
+	}
 	delay := c.cfg.ReconcileDelay.D()
 	time.AfterFunc(delay, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DrainTimeout.D()+c.cfg.Timeout.D()*2)

@@ -401,8 +401,8 @@ func (w *dstWorld) startDaemon(fs vfs.FS) error {
 	w.waiting = map[uint64]*dstCall{}
 	e, err := New(Options{
 		Config: w.cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Clock: w.clock, Tick: dstTick,
-		WALDeliver: w.deliver,
-		WALFS:      fs, LineNetwork: &dstNet{w: w, gen: w.gen}, AfterFunc: w.afterFunc, Rand: rand.New(rand.NewPCG(w.seed, uint64(w.gen))),
+		WALDeliver: w.deliver, NoAutoReconcile: true,
+		WALFS: fs, LineNetwork: &dstNet{w: w, gen: w.gen}, AfterFunc: w.afterFunc, Rand: rand.New(rand.NewPCG(w.seed, uint64(w.gen))),
 	})
 	if err != nil {
 		return err
@@ -964,6 +964,9 @@ func dstScheduleTrace(seed uint64, dir string, keep *strings.Builder) (bad []str
 	cfg.IPC = config.IPC{Unix: "fxd.sock"}
 	off := false
 	cfg.Metrics = &off
+	// A schedule has a few dozen requests in flight at most; the default
+	// bound (65,536) sizes each center's queues at several MB.
+	cfg.Limits.MaxInFlightPerCenter = 256
 	cn := config.Center{Lines: []string{"cardnet:1", "cardnet:2"}, Timeout: config.Duration(dstTimeout),
 		CancelRetry: config.Duration(dstCancelRetry), EchoInterval: config.Duration(time.Second),
 		ReconnectMin: config.Duration(20 * time.Millisecond), ReconnectMax: config.Duration(200 * time.Millisecond)}

@@ -54,6 +54,10 @@ type Options struct {
 	// WALDeliver runs the WAL's completion callbacks (wal.Options.Deliver):
 	// the simulation runs them on its own goroutine. nil: the committer.
 	WALDeliver func(run func())
+	// NoAutoReconcile leaves the reconciliation after a center-initiated
+	// cutover to the caller (the simulation sends it itself); false: it
+	// runs reconcile_delay after the cutover, as fxd does.
+	NoAutoReconcile bool
 }
 
 // EnsureDefaults fills unset options.
