@@ -319,9 +319,7 @@ func (n *dstNet) serve(l *line.Line, c *dstConn, f codec.Framing, payload []byte
 		for i := 0; i < copies; i++ {
 			w.atGen(d+time.Duration(i)*w.delay(0, time.Millisecond), func() {
 				if c.open {
-					if dstVerbose {
-						w.tracef("deliver %s/%d %s", l.Addr, l.Index, dstDescribe(l.Addr, ans))
-					}
+					w.tracef("deliver %s/%d %s", l.Addr, l.Index, dstDescribe(l.Addr, ans))
 					l.NetFrame(ans)
 				}
 			})
@@ -1367,6 +1365,31 @@ func TestDSTDeterministic(t *testing.T) {
 				}
 			}
 			t.Fatalf("seed %d: two runs differ (%d vs %d trace lines)", seed, len(la), len(lb))
+		}
+	}
+}
+
+// TestDSTFound replays schedules that found defects and checks they still
+// set up the situation they found (the trace line) and now pass.
+func TestDSTFound(t *testing.T) {
+	for _, c := range []struct {
+		seed  uint64
+		trace string // a line the schedule must still produce
+		what  string
+	}{
+		{1564, "deliver cafis:1/0 0101/000007/20261123/000/rfalse",
+			"the answer to a sale of the closed date arrives after a cutreq, while the new date's cancel uses the same 通番"},
+	} {
+		var tr strings.Builder
+		bad, _, _, err := dstScheduleTrace(c.seed, filepath.Join(t.TempDir(), "s"), &tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(tr.String(), c.trace) {
+			t.Errorf("seed %d no longer produces %q (%s): the schedule changed, find a seed that does", c.seed, c.trace, c.what)
+		}
+		if len(bad) > 0 {
+			t.Errorf("seed %d (%s): %s", c.seed, c.what, joinLines(bad))
 		}
 	}
 }
