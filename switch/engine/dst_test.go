@@ -603,6 +603,9 @@ func (w *dstWorld) recover(c *center) {
 // cutover is the CARDNET center's timed cutover: the center moves to the
 // next business date and tells the daemon with an 0800 on a signed-on line.
 func (w *dstWorld) cutover() {
+	if !w.faultOn {
+		return // date changes belong to the traffic phase
+	}
 	c := w.eng.centers[config.CenterCardnet]
 	for _, l := range c.lines {
 		conn := w.conns[l]
@@ -633,13 +636,24 @@ func (w *dstWorld) cutover() {
 		return
 	}
 	// No signed-on line: the center tries again shortly.
-	w.at(100*time.Millisecond, w.cutover)
+	w.retry(w.cutover)
+}
+
+// retry runs fn again in 100 ms while the traffic phase lasts (a date
+// change after it would race the final reconciliation's timeouts).
+func (w *dstWorld) retry(fn func()) {
+	if w.faultOn {
+		w.at(100*time.Millisecond, fn)
+	}
 }
 
 // cafisCutreq is `fxctl cutreq --center cafis`: the operator closes the
 // business date; the CAFIS center's cut-target date moves with it (CAFIS
 // has no cutover exchange).
 func (w *dstWorld) cafisCutreq() {
+	if !w.faultOn {
+		return // date changes belong to the traffic phase
+	}
 	c := w.eng.centers[config.CenterCafis]
 	closed := c.date
 	date := nextDay(closed)
@@ -657,6 +671,47 @@ func (w *dstWorld) cafisCutreq() {
 	w.cutovers++
 	w.stats["cutreq"]++
 	w.tracef("cutreq cafis %s -> %s", closed, date)
+}
+
+// cardnetCutreq is `fxctl cutreq --center cardnet`: the daemon asks the
+// center for the cutover (0800 DE70 201) and moves to the next date once
+// it is accepted; the closed date is reconciled at the end of the schedule.
+func (w *dstWorld) cardnetCutreq() {
+	if !w.faultOn {
+		return // date changes belong to the traffic phase
+	}
+	c := w.eng.centers[config.CenterCardnet]
+	l := c.pickLine()
+	if l == nil {
+		w.retry(w.cardnetCutreq) // the operator tries again
+		return
+	}
+	closed := c.date
+	date := nextDay(closed)
+	g := w.gen
+	c.exchangeAsync(l, func(dst []byte, key uint32) ([]byte, matchKey, error) {
+		return c.model.encodeNetwork(dst, netCutover, key, date, c.now())
+	}, func(in *inbound, err error) {
+		if w.gen != g || c.date != closed {
+			return
+		}
+		if err != nil || !in.approved {
+			w.tracef("cutreq cardnet refused or unanswered: %v", err)
+			w.retry(w.cardnetCutreq)
+			return
+		}
+		if err := w.eng.wal.SetBusinessDate(c.name, date); err != nil {
+			w.badf("cardnet cutreq: %v", err)
+			return
+		}
+		c.setDate(date)
+		c.keys.newDate(date)
+		c.refs.reset()
+		w.cutovers++
+		w.stats["cutreq"]++
+		w.tracef("cutreq cardnet %s -> %s", closed, date)
+		w.now.Add(int64(time.Second)) // as for the center's cutover
+	})
 }
 
 // reconcileClosed sends the CARDNET reconciliation (0500) of every date
@@ -678,20 +733,25 @@ func (w *dstWorld) reconcileClosed() {
 			w.badf("reconcile %s: %v", d, err)
 			continue
 		}
-		l := c.pickLine()
-		if l == nil {
-			w.badf("reconcile %s: no signed-on line", d)
-			return
-		}
 		var got *inbound
 		var gotErr error
 		answered := false
-		c.exchangeAsync(l, func(dst []byte, key uint32) ([]byte, matchKey, error) {
-			return c.model.encodeReconcile(dst, key, d, ours, c.now())
-		}, func(in *inbound, err error) { got, gotErr, answered = in, err, true })
-		w.settle()
-		for i := 0; !answered && i < 1000; i++ {
-			w.step()
+		// Like an operator, run it again if it times out: a date change
+		// still delivered at the end of the traffic moves the virtual clock.
+		for attempt := 0; attempt < 3 && (!answered || gotErr != nil); attempt++ {
+			l := c.pickLine()
+			if l == nil {
+				w.badf("reconcile %s: no signed-on line", d)
+				return
+			}
+			answered, gotErr = false, nil
+			c.exchangeAsync(l, func(dst []byte, key uint32) ([]byte, matchKey, error) {
+				return c.model.encodeReconcile(dst, key, d, ours, c.now())
+			}, func(in *inbound, err error) { got, gotErr, answered = in, err, true })
+			w.settle()
+			for i := 0; !answered && i < 1000; i++ {
+				w.step()
+			}
 		}
 		switch {
 		case !answered:
@@ -1016,6 +1076,9 @@ func dstScheduleTrace(seed uint64, dir string, keep *strings.Builder) (bad []str
 	if w.rng.IntN(3) == 0 {
 		w.at(w.delay(500*time.Millisecond, 2500*time.Millisecond), w.cafisCutreq)
 	}
+	if w.rng.IntN(4) == 0 {
+		w.at(w.delay(500*time.Millisecond, 2500*time.Millisecond), w.cardnetCutreq)
+	}
 	w.at(time.Duration(trafficEnd-w.now.Load()), func() { w.faultOn = false })
 	if err := w.run(trafficEnd + int64(60*time.Second)); err != nil {
 		return nil, "", nil, err
@@ -1049,11 +1112,12 @@ func (w *dstWorld) run(until int64) error {
 			w.mu.Unlock()
 			return nil
 		}
-		ev := heap.Pop(&w.q).(*dstEvent)
-		w.mu.Unlock()
-		if ev.at > until {
+		if w.q[0].at > until {
+			w.mu.Unlock() // not yet: it stays scheduled
 			return nil
 		}
+		ev := heap.Pop(&w.q).(*dstEvent)
+		w.mu.Unlock()
 		if ev.at > w.now.Load() {
 			w.now.Store(ev.at)
 		}
@@ -1094,6 +1158,11 @@ func (w *dstWorld) quiet() bool {
 		c := w.eng.centers[name]
 		if len(c.inflight) > 0 || len(c.cancels) > 0 || c.recoveryPub.Load() || !c.signedOnPub.Load() {
 			return false
+		}
+		for _, a := range c.admin {
+			if a.done != nil { // an exchange (signon, cutreq) waits for its answer
+				return false
+			}
 		}
 	}
 	return true
