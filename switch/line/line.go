@@ -345,9 +345,32 @@ func (l *Line) dial() {
 			return
 		}
 	}
-	opts.Logger.Debug("line dial failed", "addr", l.Addr, "err", err)
+	l.dialFailed(err)
+}
+
+// The transitions below are shared by gnet connections and Options.Network.
+
+func (l *Line) dialFailed(err error) {
+	l.pool.opts.Logger.Debug("line dial failed", "addr", l.Addr, "err", err)
 	l.setState(Down)
 	l.scheduleRedial()
+}
+
+func (l *Line) connected() {
+	l.pool.opts.Logger.Info("line connected", "addr", l.Addr)
+	l.setState(Connected)
+}
+
+func (l *Line) lost(err error) {
+	l.reconnects.Add(1)
+	l.pool.opts.Logger.Warn("line down", "addr", l.Addr, "err", err)
+	l.setState(Down)
+	l.scheduleRedial()
+}
+
+func (l *Line) received(payload []byte) {
+	l.lastRecv.Store(l.pool.opts.now().UnixNano())
+	l.pool.opts.OnFrame(l, payload)
 }
 
 func (l *Line) scheduleRedial() {
@@ -399,23 +422,15 @@ func (l *Line) NetUp() {
 	l.netUp = true
 	l.backoff = 0
 	l.mu.Unlock()
-	l.pool.opts.Logger.Info("line connected", "addr", l.Addr)
-	l.setState(Connected)
+	l.connected()
 }
 
 // NetDialFailed tells the line its Network dial failed; it redials after
 // the backoff.
-func (l *Line) NetDialFailed(err error) {
-	l.pool.opts.Logger.Debug("line dial failed", "addr", l.Addr, "err", err)
-	l.setState(Down)
-	l.scheduleRedial()
-}
+func (l *Line) NetDialFailed(err error) { l.dialFailed(err) }
 
 // NetFrame delivers one inbound frame payload (Options.Network).
-func (l *Line) NetFrame(payload []byte) {
-	l.lastRecv.Store(l.pool.opts.now().UnixNano())
-	l.pool.opts.OnFrame(l, payload)
-}
+func (l *Line) NetFrame(payload []byte) { l.received(payload) }
 
 // NetDown tells the line its Network connection closed; it redials after
 // the backoff.
@@ -424,13 +439,9 @@ func (l *Line) NetDown(err error) {
 	was := l.netUp
 	l.netUp = false
 	l.mu.Unlock()
-	if !was {
-		return
+	if was {
+		l.lost(err)
 	}
-	l.reconnects.Add(1)
-	l.pool.opts.Logger.Warn("line down", "addr", l.Addr, "err", err)
-	l.setState(Down)
-	l.scheduleRedial()
 }
 
 type handler struct {
@@ -452,8 +463,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	l.box = outbox.New(c, h.p.opts.MaxQueuedFrames)
 	l.backoff = 0
 	l.mu.Unlock()
-	h.p.opts.Logger.Info("line connected", "addr", l.Addr)
-	l.setState(Connected)
+	l.connected()
 	return nil, gnet.None
 }
 
@@ -471,10 +481,7 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 		l.box = nil
 	}
 	l.mu.Unlock()
-	l.reconnects.Add(1)
-	h.p.opts.Logger.Warn("line down", "addr", l.Addr, "err", err)
-	l.setState(Down)
-	l.scheduleRedial()
+	l.lost(err)
 	return gnet.None
 }
 
@@ -507,8 +514,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 			break
 		}
 		consumed += total
-		l.lastRecv.Store(h.p.opts.now().UnixNano())
-		h.p.opts.OnFrame(l, payload)
+		l.received(payload)
 	}
 	if consumed > 0 {
 		_, _ = c.Discard(consumed)
