@@ -699,7 +699,8 @@ func (w *WAL) control(fn func(c *batchCtx) error) error {
 }
 
 // Barrier returns once every append made before it is durable and its
-// callback has run (callbacks run in append order). The deterministic
+// callback has run (callbacks run in append order), or, with
+// Options.Deliver, has been handed to Deliver. The deterministic
 // simulation of the switch core calls it after each step, so that what the
 // callbacks do (send on a line, answer an app, post to a center loop)
 // happens at a reproducible point.
@@ -903,7 +904,7 @@ func (w *WAL) syncLoop() {
 			}
 			for i := range c.ops {
 				if o := &c.ops[i]; o.ctlDone != nil {
-					o.ctlDone <- firstErr(err, o.err)
+					o.ctlDone <- o.result(err)
 				}
 			}
 		} else {
@@ -918,11 +919,13 @@ func (w *WAL) syncLoop() {
 	}
 }
 
-func firstErr(a, b error) error {
-	if a != nil {
-		return a
+// result is what op reports: the batch's failure if it failed (nothing was
+// acknowledged), else its own outcome.
+func (o *op) result(batchErr error) error {
+	if batchErr != nil {
+		return batchErr
 	}
-	return b
+	return o.err
 }
 
 // finish runs the callbacks of a batch. err non-nil: the batch failed and
@@ -930,10 +933,7 @@ func firstErr(a, b error) error {
 func (w *WAL) finish(ops []op, err error) {
 	for i := range ops {
 		o := &ops[i]
-		e := o.err
-		if err != nil {
-			e = err
-		}
+		e := o.result(err)
 		switch {
 		case o.doneRes != nil:
 			if e != nil {
