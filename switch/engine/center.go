@@ -682,6 +682,11 @@ func (c *center) sendCancel(t *txn) {
 	}
 	repeat := t.cancelTries > 0 || t.recovered
 	confirm := false
+	// CARDNET reversals (0400/0401, 0420/0421) reuse the original's STAN,
+	// which is unique only within its business date: they carry the
+	// original's date, also after a cutover, and the center counts the
+	// reversal in that date, as the totals effects do.
+	msgDay := t.date
 	if c.model.cancelUsesNewKey() {
 		// CAFIS: an unanswered 取消指令 is followed by 取消確認指令 until the
 		// outcome is known; an app cancel is settled by confirming its original.
@@ -707,23 +712,16 @@ func (c *center) sendCancel(t *txn) {
 				t.cancelSentDay = c.date
 			}
 		}
+		if t.cancelSentDay == "" {
+			t.cancelSentDay = c.date
+		}
+		msgDay = t.cancelMsgDay
+	} else {
+		t.cancelSentDay = t.date
 	}
 	target := t.msg
 	if t.op == ipc.OpCancel && c.model.cancelUsesNewKey() && t.orig != nil {
 		target = t.orig.Msg
-	}
-	// CARDNET reversals (0400/0401, 0420/0421) reuse the original's STAN,
-	// which is unique only within its business date: they carry the
-	// original's date, also after a cutover, and the center counts the
-	// reversal in that date, as the totals effects do.
-	if !c.model.cancelUsesNewKey() {
-		t.cancelSentDay = t.date
-	} else if t.cancelSentDay == "" {
-		t.cancelSentDay = c.date
-	}
-	msgDay := t.cancelSentDay
-	if c.model.cancelUsesNewKey() {
-		msgDay = t.cancelMsgDay
 	}
 	buf := outbox.Get()
 	out, mk, err := c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) {
@@ -1026,6 +1024,14 @@ func (c *center) setDate(d string) {
 	c.datePub.Store(&d)
 }
 
+// openDate switches the loop to a business date already made durable:
+// matching keys restart and the reference filter empties.
+func (c *center) openDate(d string) {
+	c.setDate(d)
+	c.keys.newDate(d)
+	c.refs.reset()
+}
+
 // centerCutover handles a center-initiated cutover (CARDNET 24-hour
 // operation): the answer is already sent; move the date, tell the sessions,
 // and reconcile the closed date after the configured delay.
@@ -1039,9 +1045,7 @@ func (c *center) centerCutover(newDate string) {
 		c.e.fatal(err)
 		return
 	}
-	c.setDate(newDate)
-	c.keys.newDate(newDate)
-	c.refs.reset()
+	c.openDate(newDate)
 	c.log.Info("cutover by the center", "closed", closed, "new", newDate)
 	c.e.notify(c.name, "cutover", newDate)
 	if c.e.opts.NoAutoReconcile {

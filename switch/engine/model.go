@@ -38,14 +38,8 @@ type matchKey struct {
 
 // digitsDay reads a date of 4 or 8 digits as a number (0 if malformed).
 func digitsDay(b []byte) uint32 {
-	var n uint32
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + uint32(c-'0')
-	}
-	return n
+	n, _ := ipc.ParseUint(b)
+	return uint32(n)
 }
 
 // inKind classifies an inbound frame.

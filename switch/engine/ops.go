@@ -188,11 +188,7 @@ func (e *Engine) moveDate(c *center, closed, date string) error {
 	if err := e.wal.SetBusinessDate(c.name, date); err != nil {
 		return ctl.NewError(ctl.CodeInternal, "cutover %s: %v", c.name, err)
 	}
-	c.call(func() {
-		c.setDate(date)
-		c.keys.newDate(date)
-		c.refs.reset()
-	})
+	c.call(func() { c.openDate(date) })
 	c.log.Info("cutover", "closed", closed, "new", date)
 	e.notify(c.name, "cutover", date)
 	return nil
