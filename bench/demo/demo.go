@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,7 +129,7 @@ centers:
 	sock := fxd.Addrs["ctl"]
 	fxctl := func(args ...string) (string, error) {
 		args = append(args, "--socket", sock)
-		say("$ fxctl %s", join(args[:len(args)-2]))
+		say("$ fxctl %s", strings.Join(args[:len(args)-2], " "))
 		stdout, stderr, code, err := spawn.Run(ctx, bins.FXCtl, args...)
 		if stdout != "" {
 			fmt.Fprint(out, indent(stdout))
@@ -137,7 +138,7 @@ centers:
 			return stdout, err
 		}
 		if code != 0 {
-			return stdout, fmt.Errorf("fxctl %s: exit %d: %s", join(args), code, stderr)
+			return stdout, fmt.Errorf("fxctl %s: exit %d: %s", strings.Join(args, " "), code, stderr)
 		}
 		return stdout, nil
 	}
@@ -235,17 +236,6 @@ centers:
 		}
 	}
 	return sum, nil
-}
-
-func join(a []string) string {
-	s := ""
-	for i, x := range a {
-		if i > 0 {
-			s += " "
-		}
-		s += x
-	}
-	return s
 }
 
 func indent(s string) string {

@@ -46,6 +46,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -226,9 +227,7 @@ type dstNet struct {
 	gen int
 }
 
-// center: line addresses are "<center>:<n>".
-func (n *dstNet) center(l *line.Line) string { return dstCenterOf(l.Addr) }
-
+// dstCenterOf: line addresses are "<center>:<n>".
 func dstCenterOf(addr string) string {
 	name, _, _ := strings.Cut(addr, ":")
 	return name
@@ -242,7 +241,7 @@ func (n *dstNet) Dial(l *line.Line) {
 			l.NetDialFailed(errors.New("connection refused (simulated)"))
 			return
 		}
-		sc, err := w.sim.Connect(n.center(l))
+		sc, err := w.sim.Connect(dstCenterOf(l.Addr))
 		if err != nil {
 			w.badf("sim connect: %v", err)
 			return
@@ -259,7 +258,7 @@ func (n *dstNet) Write(l *line.Line, frame []byte) error {
 	if c == nil || !c.open {
 		return errors.New("not connected (simulated)")
 	}
-	f := framingOf(dstCenterOf(l.Addr))
+	f := w.eng.centers[dstCenterOf(l.Addr)].model.framing()
 	payload := append([]byte(nil), frame[f.HeaderLen():]...)
 	w.stats["sent"]++
 	if w.faultOn && w.rng.Float64() < w.faults.dropRequest {
@@ -287,8 +286,8 @@ func (n *dstNet) serve(l *line.Line, c *dstConn, f codec.Framing, payload []byte
 	w := n.w
 	answers, closing := c.sc.Serve(payload)
 	first := answers
-	if fr := framingOf(dstCenterOf(l.Addr)); len(answers) > 0 {
-		if p, total, err := fr.Split(answers, 1<<20); err == nil && total > 0 {
+	if len(answers) > 0 {
+		if p, total, err := f.Split(answers, 1<<20); err == nil && total > 0 {
 			first = p
 		}
 	}
@@ -371,13 +370,6 @@ func dstDescribe(addr string, b []byte) string {
 		}
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b))
-}
-
-func framingOf(center string) codec.Framing {
-	if center == config.CenterCafis {
-		return codec.FrameASCII4
-	}
-	return codec.FrameBin2
 }
 
 // afterFunc is line.Options.AfterFunc on virtual time.
@@ -661,16 +653,21 @@ func (w *dstWorld) cafisCutreq() {
 		w.badf("cafis cutover: %v", err)
 		return
 	}
+	w.dateMoved(c, closed, date)
+}
+
+// dateMoved is the daemon's side of an accepted cutreq (Engine.moveDate on
+// the loop): the new date made durable, then opened.
+func (w *dstWorld) dateMoved(c *center, closed, date string) bool {
 	if err := w.eng.wal.SetBusinessDate(c.name, date); err != nil {
-		w.badf("cafis cutreq: %v", err)
-		return
+		w.badf("%s cutreq: %v", c.name, err)
+		return false
 	}
-	c.setDate(date)
-	c.keys.newDate(date)
-	c.refs.reset()
+	c.openDate(date)
 	w.cutovers++
 	w.stats["cutreq"]++
-	w.tracef("cutreq cafis %s -> %s", closed, date)
+	w.tracef("cutreq %s %s -> %s", c.name, closed, date)
+	return true
 }
 
 // cardnetCutreq is `fxctl cutreq --center cardnet`: the daemon asks the
@@ -700,17 +697,9 @@ func (w *dstWorld) cardnetCutreq() {
 			w.retry(w.cardnetCutreq)
 			return
 		}
-		if err := w.eng.wal.SetBusinessDate(c.name, date); err != nil {
-			w.badf("cardnet cutreq: %v", err)
-			return
+		if w.dateMoved(c, closed, date) {
+			w.now.Add(int64(time.Second)) // as for the center's cutover
 		}
-		c.setDate(date)
-		c.keys.newDate(date)
-		c.refs.reset()
-		w.cutovers++
-		w.stats["cutreq"]++
-		w.tracef("cutreq cardnet %s -> %s", closed, date)
-		w.now.Add(int64(time.Second)) // as for the center's cutover
 	})
 }
 
@@ -750,7 +739,7 @@ func (w *dstWorld) reconcileClosed() {
 			}, func(in *inbound, err error) { got, gotErr, answered = in, err, true })
 			w.settle()
 			for i := 0; !answered && i < 1000; i++ {
-				w.step()
+				w.step(math.MaxInt64)
 			}
 		}
 		switch {
@@ -1080,9 +1069,7 @@ func dstScheduleTrace(seed uint64, dir string, keep *strings.Builder) (bad []str
 		w.at(w.delay(500*time.Millisecond, 2500*time.Millisecond), w.cardnetCutreq)
 	}
 	w.at(time.Duration(trafficEnd-w.now.Load()), func() { w.faultOn = false })
-	if err := w.run(trafficEnd + int64(60*time.Second)); err != nil {
-		return nil, "", nil, err
-	}
+	w.run(trafficEnd + int64(60*time.Second))
 	w.finalInquiries()
 	w.reconcileClosed()
 	w.check()
@@ -1103,41 +1090,12 @@ type dstClock struct{ w *dstWorld }
 
 func (c dstClock) Now() time.Time { return c.w.clock() }
 
-// run processes events until the queue is empty or virtual time passes
-// until, stopping early once everything is settled after the traffic.
-func (w *dstWorld) run(until int64) error {
-	for {
-		w.mu.Lock()
-		if w.q.Len() == 0 {
-			w.mu.Unlock()
-			return nil
-		}
-		if w.q[0].at > until {
-			w.mu.Unlock() // not yet: it stays scheduled
-			return nil
-		}
-		ev := heap.Pop(&w.q).(*dstEvent)
-		w.mu.Unlock()
-		if ev.at > w.now.Load() {
-			w.now.Store(ev.at)
-		}
-		ev.fn()
-		w.settle()
-		if len(w.bad) > 0 {
-			return nil
-		}
-		if !w.faultOn && w.quiet() {
-			return nil
-		}
-	}
-}
-
-// step processes the next event, if any.
-func (w *dstWorld) step() {
+// step processes the next event due by until, if there is one.
+func (w *dstWorld) step(until int64) bool {
 	w.mu.Lock()
-	if w.q.Len() == 0 {
-		w.mu.Unlock()
-		return
+	if w.q.Len() == 0 || w.q[0].at > until {
+		w.mu.Unlock() // a later event stays scheduled
+		return false
 	}
 	ev := heap.Pop(&w.q).(*dstEvent)
 	w.mu.Unlock()
@@ -1146,6 +1104,17 @@ func (w *dstWorld) step() {
 	}
 	ev.fn()
 	w.settle()
+	return true
+}
+
+// run processes events until none is due by until, stopping early at a
+// violation or once everything is settled after the traffic.
+func (w *dstWorld) run(until int64) {
+	for w.step(until) {
+		if len(w.bad) > 0 || !w.faultOn && w.quiet() {
+			return
+		}
+	}
 }
 
 // quiet: nothing in flight, no recovery pending, no app waiting, every
@@ -1225,16 +1194,14 @@ func (w *dstWorld) finalInquiries() {
 			w.inquire(e)
 		}
 		w.settle()
-		if err := w.run(w.now.Load() + int64(5*time.Second)); err != nil {
-			w.badf("inquiries: %v", err)
-			return
-		}
+		w.run(w.now.Load() + int64(5*time.Second))
 	}
 }
 
 // check verifies the daemon's side: nothing in flight, totals equal their
 // fold (I5), and every outcome an app heard is the one in the WAL (I2).
 func (w *dstWorld) check() {
+	w.totals = map[journal.DateKey]wal.Totals{}
 	if len(w.waiting) > 0 {
 		w.badf("%d app requests never answered", len(w.waiting))
 	}
@@ -1254,6 +1221,12 @@ func (w *dstWorld) check() {
 			w.badf("%s: totals dates: %v", name, err)
 		}
 		for _, d := range dates {
+			t, err := w.eng.wal.Totals(name, d)
+			if err != nil {
+				w.badf("%s %s: totals: %v", name, d, err)
+			} else {
+				w.totals[journal.DateKey{Center: name, Date: d}] = t
+			}
 			running, fold, err := w.eng.wal.VerifyTotals(name, d)
 			if err != nil {
 				w.badf("%s %s: verify totals: %v", name, d, err)
@@ -1289,18 +1262,6 @@ func (w *dstWorld) check() {
 			w.badf("%s %s: repeated with the same content, got error %d", e.Center, e.Ref, r.code)
 		case r.result != "" && r.result != ipc.ResultTimeout && (e.Final == nil || e.Final.Result != r.result):
 			w.badf("%s %s: repeat answered %s, the request's outcome is %v", e.Center, e.Ref, r.result, e.Final)
-		}
-	}
-	w.totals = map[journal.DateKey]wal.Totals{}
-	for _, name := range w.eng.order {
-		dates, _ := w.eng.wal.TotalsDates(name)
-		for _, d := range dates {
-			t, err := w.eng.wal.Totals(name, d)
-			if err != nil {
-				w.badf("%s %s: totals: %v", name, d, err)
-				continue
-			}
-			w.totals[journal.DateKey{Center: name, Date: d}] = t
 		}
 	}
 }
@@ -1386,7 +1347,7 @@ func TestDST(t *testing.T) {
 						bad = bad[:20]
 					}
 					t.Errorf("seed %d: %d violations (replay: FXSWITCH_DST_SEED=%d go test -run '^TestDST$' ./switch/engine):\n  %s",
-						seed, len(bad), seed, joinLines(bad))
+						seed, len(bad), seed, strings.Join(bad, "\n  "))
 				}
 				for k, v := range stats {
 					total[k] += v
@@ -1409,7 +1370,7 @@ func TestDST(t *testing.T) {
 		sb = append(sb, fmt.Sprintf("%s=%d", k, total[k]))
 	}
 	t.Logf("%d schedules (seeds %d..%d) in %v (%.0f/min), %d failed %v; %s", finished.Load(), first, first+uint64(n)-1,
-		el.Round(time.Millisecond), float64(finished.Load())/el.Minutes(), len(failed), failed, joinComma(sb))
+		el.Round(time.Millisecond), float64(finished.Load())/el.Minutes(), len(failed), failed, strings.Join(sb, ", "))
 }
 
 // TestDSTDeterministic: a seed is a replayable schedule.
@@ -1458,29 +1419,7 @@ func TestDSTFound(t *testing.T) {
 			t.Errorf("seed %d no longer produces %q (%s): the schedule changed, find a seed that does", c.seed, c.trace, c.what)
 		}
 		if len(bad) > 0 {
-			t.Errorf("seed %d (%s): %s", c.seed, c.what, joinLines(bad))
+			t.Errorf("seed %d (%s): %s", c.seed, c.what, strings.Join(bad, "\n  "))
 		}
 	}
-}
-
-func joinLines(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += "\n  "
-		}
-		out += x
-	}
-	return out
-}
-
-func joinComma(s []string) string {
-	out := ""
-	for i, x := range s {
-		if i > 0 {
-			out += ", "
-		}
-		out += x
-	}
-	return out
 }
