@@ -55,12 +55,10 @@ func (s *Sim) Connect(center string) (*Conn, error) {
 	default:
 		return nil, fmt.Errorf("%w: %q", ErrUnknownCenter, center)
 	}
-	cs.mu.Lock()
-	cs.nextID++
-	ln := &line{id: cs.nextID, srv: cs}
-	cs.lines[ln.id] = ln
-	cs.mu.Unlock()
-	s.event(center, ln.id, "connect", "in-process")
+	ln := cs.addLine(nil, "in-process")
+	if ln == nil {
+		return nil, fmt.Errorf("sim: %s: line refused (max lines)", center)
+	}
 	return &Conn{srv: cs, ln: ln}, nil
 }
 
@@ -78,14 +76,9 @@ func (c *Conn) Serve(payload []byte) (answers []byte, closing bool) {
 
 // Close ends the line (the center's view of a disconnect).
 func (c *Conn) Close() {
-	if c.ln.closed.Swap(true) {
-		return
+	if !c.ln.closed.Load() {
+		c.srv.removeLine(c.ln, "in-process")
 	}
-	c.ln.signedOn.Store(false)
-	c.srv.mu.Lock()
-	delete(c.srv.lines, c.ln.id)
-	c.srv.mu.Unlock()
-	c.srv.sim.event(c.srv.name, c.ln.id, "disconnect", "in-process")
 }
 
 // Cutover moves the CARDNET center to its next business date (timed

@@ -146,19 +146,39 @@ func (cs *centerServer) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 		cs.sim.event(cs.name, 0, "refused", fmt.Sprintf("fault rule %d", rule))
 		return nil, gnet.Close
 	}
+	ln := cs.addLine(c, c.RemoteAddr().String())
+	if ln == nil {
+		return nil, gnet.Close
+	}
+	c.SetContext(ln)
+	return nil, gnet.None
+}
+
+// addLine registers a new line (conn nil: in-process), or refuses it at
+// MaxLines and returns nil.
+func (cs *centerServer) addLine(conn gnet.Conn, peer string) *line {
 	cs.mu.Lock()
 	if len(cs.lines) >= cs.sim.opts.MaxLines {
 		cs.mu.Unlock()
 		cs.sim.event(cs.name, 0, "refused", "max lines")
-		return nil, gnet.Close
+		return nil
 	}
 	cs.nextID++
-	ln := &line{id: cs.nextID, srv: cs, conn: c}
+	ln := &line{id: cs.nextID, srv: cs, conn: conn}
 	cs.lines[ln.id] = ln
 	cs.mu.Unlock()
-	c.SetContext(ln)
-	cs.sim.event(cs.name, ln.id, "connect", c.RemoteAddr().String())
-	return nil, gnet.None
+	cs.sim.event(cs.name, ln.id, "connect", peer)
+	return ln
+}
+
+// removeLine forgets a closed line; it no longer counts as signed on.
+func (cs *centerServer) removeLine(ln *line, detail string) {
+	ln.closed.Store(true)
+	ln.signedOn.Store(false)
+	cs.mu.Lock()
+	delete(cs.lines, ln.id)
+	cs.mu.Unlock()
+	cs.sim.event(cs.name, ln.id, "disconnect", detail)
 }
 
 func (cs *centerServer) OnClose(c gnet.Conn, err error) gnet.Action {
@@ -166,16 +186,11 @@ func (cs *centerServer) OnClose(c gnet.Conn, err error) gnet.Action {
 	if ln == nil {
 		return gnet.None
 	}
-	ln.closed.Store(true)
-	ln.signedOn.Store(false)
-	cs.mu.Lock()
-	delete(cs.lines, ln.id)
-	cs.mu.Unlock()
 	detail := ""
 	if err != nil {
 		detail = err.Error()
 	}
-	cs.sim.event(cs.name, ln.id, "disconnect", detail)
+	cs.removeLine(ln, detail)
 	return gnet.None
 }
 
