@@ -1409,6 +1409,8 @@ func TestDSTFound(t *testing.T) {
 	}{
 		{1564, "deliver cafis:1/0 0101/000007/20261123/000/rfalse",
 			"the answer to a sale of the closed date arrives after a cutreq, while the new date's cancel uses the same 通番"},
+		{2503, "serve cafis:1/0 0300/010010/20261123/000/rtrue",
+			"a CAFIS cancel command unanswered across a cutreq is retransmitted with its date, not confirmed under a 通番 of the new date"},
 	} {
 		var tr strings.Builder
 		bad, _, _, err := dstScheduleTrace(c.seed, filepath.Join(t.TempDir(), "s"), &tr)
