@@ -14,6 +14,10 @@
 //	                          ▼  syncer goroutine (channel of pipelineDepth batches)
 //	       publish the batch's state delta (readers see it now) ─► run callbacks
 //
+// A batch's writes reach Pebble grouped by key family, each family in
+// arrival order (sorted.go): the memtable inserts then mostly start where
+// the previous key went.
+//
 // Appends never block on disk: done runs on the syncer after the batch is
 // synced, so a gnet event loop hands a record over and returns. While one
 // batch syncs, the queue fills with the next; under load one fsync carries

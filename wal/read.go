@@ -291,7 +291,7 @@ func (w *WAL) setMeta(name, center string, value []byte) error {
 	}
 	k := metaKey(name, center)
 	return w.control(func(c *batchCtx) error {
-		if err := c.b.Set(k, encodeMeta(value), nil); err != nil {
+		if err := c.sb.Set(k, encodeMeta(value), nil); err != nil {
 			return w.fail(err)
 		}
 		c.meta[string(k)] = value
@@ -411,7 +411,7 @@ func (w *WAL) SetReconciliation(center, date string, result string) error {
 // Close. Any later append clears the marker again.
 func (w *WAL) MarkClean() error {
 	return w.control(func(c *batchCtx) error {
-		if err := c.b.Set(metaCleanKey, encodeMeta(nil), nil); err != nil {
+		if err := c.sb.Set(metaCleanKey, encodeMeta(nil), nil); err != nil {
 			return w.fail(err)
 		}
 		c.clean = 1

@@ -1,0 +1,106 @@
+package wal
+
+import (
+	"slices"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// entryKind is the Pebble operation of one batch entry.
+type entryKind uint8
+
+const (
+	entrySet entryKind = iota
+	entryDelete
+	entrySingleDelete
+)
+
+type entry struct {
+	kind       entryKind
+	key, value []byte
+}
+
+// sortedBatch gathers a batch's writes and hands them to Pebble grouped by
+// key family (the key's first byte: r/, s/, I/, x/...), each family in
+// arrival order.
+//
+// Why: Pebble inserts a batch into its memtable skiplist one key at a time,
+// starting from where the previous key went when the next key lands right
+// after it. In the order ops arrive (a request's r/, I/, x/ keys, then the
+// next request's...) consecutive keys are in different families and every
+// insert searches from the top; grouped, a family's keys follow one another
+// (r/ IDs mostly rising) and most inserts start next door. Measured with
+// BenchmarkAppend/writers=256 and -cpuprofile: memtable insert 1.64 s →
+// 1.03 s per million records, grouping 0.12 s. A full sort by key saves
+// another 0.25 s of inserts but costs 0.45 s to sort.
+//
+// Two writes of one key stay in arrival order, so their sequence numbers
+// keep that order (a request and its resolution in one batch: the I/ Set
+// before its SingleDelete).
+type sortedBatch struct {
+	ents  []entry
+	order []int32 // entry indexes, grouped by family
+}
+
+func (s *sortedBatch) Set(key, value []byte, _ *pebble.WriteOptions) error {
+	s.ents = append(s.ents, entry{kind: entrySet, key: key, value: value})
+	return nil
+}
+
+func (s *sortedBatch) Delete(key []byte, _ *pebble.WriteOptions) error {
+	s.ents = append(s.ents, entry{kind: entryDelete, key: key})
+	return nil
+}
+
+func (s *sortedBatch) SingleDelete(key []byte, _ *pebble.WriteOptions) error {
+	s.ents = append(s.ents, entry{kind: entrySingleDelete, key: key})
+	return nil
+}
+
+func (s *sortedBatch) empty() bool { return len(s.ents) == 0 }
+
+func (s *sortedBatch) reset() {
+	clear(s.ents)
+	s.ents = s.ents[:0]
+	s.order = s.order[:0]
+}
+
+// build writes the entries, grouped, into a new Pebble batch: a counting
+// sort on the first key byte, stable. Keys and values are not copied here
+// (Pebble copies them into the batch), so they must not change before.
+func (s *sortedBatch) build(db *pebble.DB) (*pebble.Batch, error) {
+	var at [256]int32
+	size := 0
+	for i := range s.ents {
+		at[s.ents[i].key[0]]++
+		size += len(s.ents[i].key) + len(s.ents[i].value) + 12
+	}
+	sum := int32(0)
+	for c := range at {
+		at[c], sum = sum, sum+at[c]
+	}
+	s.order = slices.Grow(s.order[:0], len(s.ents))[:len(s.ents)]
+	for i := range s.ents {
+		c := s.ents[i].key[0]
+		s.order[at[c]] = int32(i)
+		at[c]++
+	}
+	b := db.NewBatchWithSize(size)
+	for _, i := range s.order {
+		e := &s.ents[i]
+		var err error
+		switch e.kind {
+		case entrySet:
+			err = b.Set(e.key, e.value, nil)
+		case entryDelete:
+			err = b.Delete(e.key, nil)
+		case entrySingleDelete:
+			err = b.SingleDelete(e.key, nil)
+		}
+		if err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+	}
+	return b, nil
+}
