@@ -337,8 +337,10 @@ func (s *Server) handshake(c net.Conn, handoff func(net.Conn, *Peer)) {
 			_ = inner.Close()
 		}
 		if err != nil {
-			s.failures.Add(1)
+			// Counted after it is logged (or counted as not logged): whoever
+			// sees the count also sees the log line.
 			s.logFailure(c.RemoteAddr(), err)
+			s.failures.Add(1)
 		} else {
 			s.refused.Add(1)
 		}
