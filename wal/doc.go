@@ -15,7 +15,7 @@
 //	       publish the batch's state delta (readers see it now) ─► run callbacks
 //
 // A batch's writes reach Pebble grouped by key family, each family in
-// arrival order (sorted.go): the memtable inserts then mostly start where
+// arrival order (grouped.go): the memtable inserts then mostly start where
 // the previous key went.
 //
 // Appends never block on disk: done runs on the syncer after the batch is

@@ -174,7 +174,7 @@ type op struct {
 // batchCtx is the state delta of the batch being built. It is published
 // only after the batch is durable, so readers never see unsynced state.
 type batchCtx struct {
-	sb       sortedBatch   // the batch's writes, handed to Pebble in key order
+	sb       groupedBatch  // the batch's writes, handed to Pebble grouped by key family
 	b        *pebble.Batch // built from sb at commit
 	ops      []op
 	err      error         // set: the batch failed before or at commit

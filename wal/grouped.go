@@ -20,7 +20,7 @@ type entry struct {
 	key, value []byte
 }
 
-// sortedBatch gathers a batch's writes and hands them to Pebble grouped by
+// groupedBatch gathers a batch's writes and hands them to Pebble grouped by
 // key family (the key's first byte: r/, s/, I/, x/...), each family in
 // arrival order.
 //
@@ -37,29 +37,29 @@ type entry struct {
 // Two writes of one key stay in arrival order, so their sequence numbers
 // keep that order (a request and its resolution in one batch: the I/ Set
 // before its SingleDelete).
-type sortedBatch struct {
+type groupedBatch struct {
 	ents  []entry
 	order []int32 // entry indexes, grouped by family
 }
 
-func (s *sortedBatch) Set(key, value []byte, _ *pebble.WriteOptions) error {
+func (s *groupedBatch) Set(key, value []byte, _ *pebble.WriteOptions) error {
 	s.ents = append(s.ents, entry{kind: entrySet, key: key, value: value})
 	return nil
 }
 
-func (s *sortedBatch) Delete(key []byte, _ *pebble.WriteOptions) error {
+func (s *groupedBatch) Delete(key []byte, _ *pebble.WriteOptions) error {
 	s.ents = append(s.ents, entry{kind: entryDelete, key: key})
 	return nil
 }
 
-func (s *sortedBatch) SingleDelete(key []byte, _ *pebble.WriteOptions) error {
+func (s *groupedBatch) SingleDelete(key []byte, _ *pebble.WriteOptions) error {
 	s.ents = append(s.ents, entry{kind: entrySingleDelete, key: key})
 	return nil
 }
 
-func (s *sortedBatch) empty() bool { return len(s.ents) == 0 }
+func (s *groupedBatch) empty() bool { return len(s.ents) == 0 }
 
-func (s *sortedBatch) reset() {
+func (s *groupedBatch) reset() {
 	clear(s.ents)
 	s.ents = s.ents[:0]
 	s.order = s.order[:0]
@@ -68,7 +68,7 @@ func (s *sortedBatch) reset() {
 // build writes the entries, grouped, into a new Pebble batch: a counting
 // sort on the first key byte, stable. Keys and values are not copied here
 // (Pebble copies them into the batch), so they must not change before.
-func (s *sortedBatch) build(db *pebble.DB) (*pebble.Batch, error) {
+func (s *groupedBatch) build(db *pebble.DB) (*pebble.Batch, error) {
 	var at [256]int32
 	size := 0
 	for i := range s.ents {

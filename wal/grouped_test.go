@@ -9,17 +9,17 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
-// TestSortedBatchGroupsFamiliesKeepsOrder checks what the committer relies
+// TestGroupedBatchGroupsFamiliesKeepsOrder checks what the committer relies
 // on: the batch handed to Pebble holds every write once, grouped by key
 // family, and two writes of one key (an in-flight entry set and removed in
 // one batch) keep their order.
-func TestSortedBatchGroupsFamiliesKeepsOrder(t *testing.T) {
+func TestGroupedBatchGroupsFamiliesKeepsOrder(t *testing.T) {
 	db, err := pebble.Open("", &pebble.Options{FS: vfs.NewMem(), Logger: pebbleLogger{quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var s sortedBatch
+	var s groupedBatch
 	// Arrival order of a request (r/, I/, x/), a second request, then the
 	// first one's resolution (s/, SingleDelete I/, e/), then batch keys.
 	writes := []struct {
