@@ -76,9 +76,7 @@ func (c *Conn) Serve(payload []byte) (answers []byte, closing bool) {
 
 // Close ends the line (the center's view of a disconnect).
 func (c *Conn) Close() {
-	if !c.ln.closed.Load() {
-		c.srv.removeLine(c.ln, "in-process")
-	}
+	c.srv.removeLine(c.ln, "in-process")
 }
 
 // Cutover moves the CARDNET center to its next business date (timed

@@ -171,9 +171,12 @@ func (cs *centerServer) addLine(conn gnet.Conn, peer string) *line {
 	return ln
 }
 
-// removeLine forgets a closed line; it no longer counts as signed on.
+// removeLine forgets a closed line; it no longer counts as signed on. A
+// second call for the same line does nothing.
 func (cs *centerServer) removeLine(ln *line, detail string) {
-	ln.closed.Store(true)
+	if ln.closed.Swap(true) {
+		return
+	}
 	ln.signedOn.Store(false)
 	cs.mu.Lock()
 	delete(cs.lines, ln.id)
