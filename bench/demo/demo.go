@@ -240,25 +240,10 @@ centers:
 
 func indent(s string) string {
 	out := ""
-	for _, l := range splitLines(s) {
-		out += "    " + l + "\n"
+	for l := range strings.Lines(s) {
+		out += "    " + strings.TrimSuffix(l, "\n") + "\n"
 	}
 	return out
-}
-
-func splitLines(s string) []string {
-	var lines []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			lines = append(lines, s[start:i])
-			start = i + 1
-		}
-	}
-	if start < len(s) {
-		lines = append(lines, s[start:])
-	}
-	return lines
 }
 
 // appSec is the demo's throw-away TLS identity and app token.
