@@ -54,8 +54,9 @@
 // late answer of a closed date never matches a request of the new date
 // under the same number. CARDNET reversals reuse the original's STAN and
 // therefore carry the original's date; a CAFIS cancel command or
-// confirmation has its own 通番 of the date it is sent in. When the key space of a date is exhausted, requests are
-// refused busy until the next cutover.
+// confirmation has its own 通番 of the date it is sent in. When the key
+// space of a date is exhausted, requests are refused busy until the next
+// cutover.
 //
 // # Restart after failure
 //

@@ -352,9 +352,8 @@ func (n *dstNet) hangup(l *line.Line, c *dstConn, why string) {
 // DE90's STAN) and digests anything else.
 func dstDescribe(addr string, b []byte) string {
 	if dstCenterOf(addr) == config.CenterCardnet && len(b) > 0 {
-		p := b
 		var m codec.ISOMessage
-		if codec.CardnetSpec().Decode(&m, p) == nil {
+		if codec.CardnetSpec().Decode(&m, b) == nil {
 			d90 := m.Get(90)
 			if len(d90) > 10 {
 				d90 = d90[4:10]
@@ -363,9 +362,8 @@ func dstDescribe(addr string, b []byte) string {
 		}
 	}
 	if dstCenterOf(addr) == config.CenterCafis && len(b) > 4 {
-		p := b
 		var r codec.CafisRecord
-		if codec.CafisBuiltin().Decode(&r, p) == nil {
+		if codec.CafisBuiltin().Decode(&r, b) == nil {
 			return fmt.Sprintf("%s/%06d/%s/%s/r%v", r.Kind(), r.Serial(), r.Date(), r.Result(), r.Retrans())
 		}
 	}
