@@ -56,6 +56,25 @@
 //
 // Variable key parts refuse control bytes, so \0 separates them unambiguously.
 //
+// # Sstables by key family
+//
+// Every sstable Pebble writes, flush or compaction, ends at a family
+// boundary (familySpans, Pebble's SpanPolicyFunc): the upper-case state
+// shares one span, e/, r/, s/ and x/ have one each. Each batch touches the
+// state and most log families, so an unsplit flush covered the whole key
+// space and every L0→Lbase compaction rewrote all of Lbase. Split, a flush's
+// r/ table holds IDs above everything below it and moves down the LSM
+// without being rewritten; s/ and e/ overlap only at their tails, and the
+// small state span is compacted on its own:
+//
+//	flush ─►  [A/ … T/] [e/ …] [r/ N…M] [s/ …] [x/ …]     one table per span
+//	Lbase     [A/ … T/] [e/ …] [r/ 0…N) [s/ …] [x/ …]     r/ tables: moved, not merged
+//
+// That keeps the bytes compacted per record flat as the day's log grows
+// (bench/RESULTS.md, "## wal"), and makes small memtables cheap: Pebble
+// replays at most MemTableStopWritesThreshold of them after a crash, so
+// DefaultMemTableBytes bounds the restart, not the length of the log.
+//
 // # Values
 //
 //	| version=1 (1) | body | CRC-32C of version+body (4) |

@@ -3,6 +3,8 @@ package wal
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Key prefixes; the layout is drawn in doc.go. Upper case: the small state
@@ -140,4 +142,18 @@ func validDate(d string) error {
 		}
 	}
 	return nil
+}
+
+// familySpans is Pebble's SpanPolicyFunc: it ends every sstable Pebble writes
+// (flush or compaction) where the key family of start ends. The upper-case
+// state is one span (it is small and rewritten often); each lower-case log
+// family is its own. Why: doc.go, "Sstables by key family".
+func familySpans(start []byte) (pebble.SpanPolicy, []byte, error) {
+	if len(start) == 0 || start[0] < 'a' {
+		return pebble.SpanPolicy{}, []byte{'a'}, nil
+	}
+	if start[0] == 0xff {
+		return pebble.SpanPolicy{}, nil, nil // no key sorts after this span
+	}
+	return pebble.SpanPolicy{}, []byte{start[0] + 1}, nil
 }

@@ -14,11 +14,14 @@ const (
 	DefaultMaxBatch = 4096
 	maxMaxQueue     = 1 << 22
 	maxMaxBatch     = 1 << 16
-	// DefaultMemTableBytes is Pebble's memtable size. Large enough that a
-	// busy day's hot keys (in-flight index entries, which live for
-	// milliseconds) are created and single-deleted inside one memtable and
-	// never reach an sstable.
-	DefaultMemTableBytes = 64 << 20
+	// DefaultMemTableBytes is Pebble's memtable size. After a crash Pebble
+	// replays every memtable not yet flushed (up to 4 queued under load),
+	// so this bounds the restart: 64 MiB took about a second, 16 MiB about
+	// 0.1 s (bench/RESULTS.md). Since each sstable holds one key family
+	// (doc.go) the extra flushes cost no CPU per record; in-flight index
+	// entries, which live for milliseconds, are still mostly created and
+	// single-deleted inside one memtable and never reach an sstable.
+	DefaultMemTableBytes = 16 << 20
 )
 
 // Options configure a WAL. The zero value is usable: EnsureDefaults fills it.
