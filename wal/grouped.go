@@ -36,25 +36,23 @@ type entry struct {
 //
 // Two writes of one key stay in arrival order, so their sequence numbers
 // keep that order (a request and its resolution in one batch: the I/ Set
-// before its SingleDelete).
+// before its SingleDelete). Adding a write cannot fail: the entries first
+// reach Pebble in build, which reports any error.
 type groupedBatch struct {
 	ents  []entry
 	order []int32 // entry indexes, grouped by family
 }
 
-func (s *groupedBatch) Set(key, value []byte, _ *pebble.WriteOptions) error {
+func (s *groupedBatch) Set(key, value []byte) {
 	s.ents = append(s.ents, entry{kind: entrySet, key: key, value: value})
-	return nil
 }
 
-func (s *groupedBatch) Delete(key []byte, _ *pebble.WriteOptions) error {
+func (s *groupedBatch) Delete(key []byte) {
 	s.ents = append(s.ents, entry{kind: entryDelete, key: key})
-	return nil
 }
 
-func (s *groupedBatch) SingleDelete(key []byte, _ *pebble.WriteOptions) error {
+func (s *groupedBatch) SingleDelete(key []byte) {
 	s.ents = append(s.ents, entry{kind: entrySingleDelete, key: key})
-	return nil
 }
 
 func (s *groupedBatch) empty() bool { return len(s.ents) == 0 }

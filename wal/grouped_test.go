@@ -35,11 +35,11 @@ func TestGroupedBatchGroupsFamiliesKeepsOrder(t *testing.T) {
 		k, v := []byte(w.key), []byte("v"+w.key)
 		switch w.op {
 		case "set":
-			_ = s.Set(k, v, nil)
+			s.Set(k, v)
 		case "del":
-			_ = s.Delete(k, nil)
+			s.Delete(k)
 		case "sdel":
-			_ = s.SingleDelete(k, nil)
+			s.SingleDelete(k)
 		}
 	}
 	b, err := s.build(db)

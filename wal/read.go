@@ -291,9 +291,7 @@ func (w *WAL) setMeta(name, center string, value []byte) error {
 	}
 	k := metaKey(name, center)
 	return w.control(func(c *batchCtx) error {
-		if err := c.sb.Set(k, encodeMeta(value), nil); err != nil {
-			return w.fail(err)
-		}
+		c.sb.Set(k, encodeMeta(value))
 		c.meta[string(k)] = value
 		return nil
 	})
@@ -411,9 +409,7 @@ func (w *WAL) SetReconciliation(center, date string, result string) error {
 // Close. Any later append clears the marker again.
 func (w *WAL) MarkClean() error {
 	return w.control(func(c *batchCtx) error {
-		if err := c.sb.Set(metaCleanKey, encodeMeta(nil), nil); err != nil {
-			return w.fail(err)
-		}
+		c.sb.Set(metaCleanKey, encodeMeta(nil))
 		c.clean = 1
 		c.recordsAtClean = c.records
 		return nil

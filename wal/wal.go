@@ -202,8 +202,8 @@ func newBatchCtx() *batchCtx {
 	}
 }
 
-func (c *batchCtx) reset(b *pebble.Batch, ops []op) {
-	c.b, c.ops, c.err, c.barrier = b, ops, nil, nil
+func (c *batchCtx) reset(ops []op) {
+	c.b, c.ops, c.err, c.barrier = nil, ops, nil, nil
 	c.sb.reset()
 	clear(c.added)
 	clear(c.changed)
@@ -806,7 +806,7 @@ func (w *WAL) process(ops []op) {
 // drain waits until the syncer has finished every batch handed to it.
 func (w *WAL) drain() {
 	c := <-w.free
-	c.reset(nil, nil)
+	c.reset(nil)
 	c.barrier = make(chan struct{})
 	ch := c.barrier
 	w.toSync <- c
@@ -820,7 +820,7 @@ func (w *WAL) commitBatch(ops []op, owned bool) {
 	if !owned {
 		ops = append([]op(nil), ops...)
 	}
-	c.reset(nil, ops)
+	c.reset(ops)
 	if err := w.Err(); err != nil {
 		c.err = err
 		w.toSync <- c
@@ -829,14 +829,14 @@ func (w *WAL) commitBatch(ops []op, owned bool) {
 	for i := range ops {
 		w.apply(c, &ops[i])
 	}
-	err := w.finishBatch(c)
-	if err == nil && !c.sb.empty() {
-		c.b, err = c.sb.build(w.db)
-	}
-	if err != nil {
-		c.err = w.fail(err)
-		w.toSync <- c
-		return
+	w.finishBatch(c)
+	if !c.sb.empty() {
+		var err error
+		if c.b, err = c.sb.build(w.db); err != nil {
+			c.err = w.fail(err)
+			w.toSync <- c
+			return
+		}
 	}
 	c.commitAt = time.Now()
 	if c.b != nil {
@@ -867,30 +867,21 @@ func commitSync(db *pebble.DB, b *pebble.Batch) error {
 }
 
 // finishBatch adds the per-batch keys: sequence, totals, ranges, marker.
-func (w *WAL) finishBatch(c *batchCtx) error {
+func (w *WAL) finishBatch(c *batchCtx) {
 	if c.maxID > w.work.maxSeq {
-		if err := c.sb.Set(metaSeqKey, encodeMeta(appendID(nil, c.maxID)), nil); err != nil {
-			return err
-		}
+		c.sb.Set(metaSeqKey, encodeMeta(appendID(nil, c.maxID)))
 	}
 	for k, t := range c.totals {
-		if err := c.sb.Set(append([]byte{pTotals, '/'}, k...), encodeTotals(t), nil); err != nil {
-			return err
-		}
+		c.sb.Set(append([]byte{pTotals, '/'}, k...), encodeTotals(t))
 	}
 	for k, r := range c.days {
-		if err := c.sb.Set(append([]byte{pDay, '/'}, k...), encodeRange(*r), nil); err != nil {
-			return err
-		}
+		c.sb.Set(append([]byte{pDay, '/'}, k...), encodeRange(*r))
 	}
 	if (w.work.clean && c.clean == 0 && c.records > 0) || (c.clean == 1 && c.records > c.recordsAtClean) {
 		// Anything written after MarkClean makes the marker a lie.
-		if err := c.sb.Delete(metaCleanKey, nil); err != nil {
-			return err
-		}
+		c.sb.Delete(metaCleanKey)
 		c.clean = -1
 	}
-	return nil
 }
 
 // syncLoop publishes each durable batch's state and runs its callbacks, in
@@ -943,7 +934,7 @@ func (w *WAL) syncLoop() {
 			_ = c.b.Close()
 		}
 		w.recycle(c.ops)
-		c.reset(nil, nil)
+		c.reset(nil)
 		w.free <- c
 	}
 }
@@ -1003,28 +994,23 @@ func (w *WAL) mutableFlight(c *batchCtx, id uint64, f *flight) *flight {
 	return &cp
 }
 
-// apply adds one op to the batch. Pebble batch errors here are impossible
-// for an open in-memory batch short of a bug; they fail the WAL.
+// apply adds one op to the batch. A read that fails with an I/O error (a
+// duplicate resolution looked up on disk) fails the WAL.
 func (w *WAL) apply(c *batchCtx, o *op) {
 	b := &c.sb
 	var err error
 	switch o.kind {
 	case kRequest:
-		err = b.Set(requestKey(o.id), o.value, nil)
-		if err == nil {
-			// The I/ entry carries the request itself: recovery reads the
-			// in-flight set from one small key range, never from the
-			// whole log. SingleDelete removes it before it reaches an sstable.
-			err = b.Set(inFlightKey(o.center, o.id), o.value, nil)
+		b.Set(requestKey(o.id), o.value)
+		// The I/ entry carries the request itself: recovery reads the
+		// in-flight set from one small key range, never from the whole
+		// log. SingleDelete removes it before it reaches an sstable.
+		b.Set(inFlightKey(o.center, o.id), o.value)
+		if o.appID != "" || o.appRef != "" {
+			b.Set(refKey(o.center, o.appID, o.appRef), encodeMeta(appendID(nil, o.id)))
 		}
-		if err == nil && (o.appID != "" || o.appRef != "") {
-			err = b.Set(refKey(o.center, o.appID, o.appRef), encodeMeta(appendID(nil, o.id)), nil)
-		}
-		if err == nil && o.advice {
-			err = b.Set(adviceKey(o.center, o.id), encodeAdvice(0, 0), nil)
-		}
-		if err != nil {
-			break
+		if o.advice {
+			b.Set(adviceKey(o.center, o.id), encodeAdvice(0, 0))
 		}
 		c.added[o.id] = &flight{center: o.center, advice: o.advice, req: o.value}
 		if o.id > c.maxID {
@@ -1053,7 +1039,7 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 				err = o.err
 			}
 		default:
-			err = w.resolve(c, o, f)
+			w.resolve(c, o, f)
 		}
 		c.records++
 	case kCancel:
@@ -1064,10 +1050,8 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 		case f == nil:
 			o.err = w.unknownOrResolved(o.id)
 		default:
-			err = b.Set(cancelKey(o.id), o.value, nil)
-			if err == nil {
-				w.mutableFlight(c, o.id, f).cancel = o.value
-			}
+			b.Set(cancelKey(o.id), o.value)
+			w.mutableFlight(c, o.id, f).cancel = o.value
 		}
 		c.records++
 	case kAdviceAttempt:
@@ -1083,7 +1067,7 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 			m := w.mutableFlight(c, o.id, f)
 			m.attempts++
 			m.last = o.time
-			err = b.Set(adviceKey(m.center, o.id), encodeAdvice(m.attempts, m.last), nil)
+			b.Set(adviceKey(m.center, o.id), encodeAdvice(m.attempts, m.last))
 		}
 		c.records++
 	case kControl:
@@ -1095,31 +1079,21 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 }
 
 // resolve writes the resolution of in-flight request o.id.
-func (w *WAL) resolve(c *batchCtx, o *op, f *flight) error {
+func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 	b := &c.sb
-	if err := b.Set(resolvedKey(o.id), o.value, nil); err != nil {
-		return err
-	}
+	b.Set(resolvedKey(o.id), o.value)
 	// The in-flight key is written exactly once, so SingleDelete lets it and
 	// its Set vanish together at the next flush: the index never fills with
 	// tombstones and InFlight stays proportional to what is in flight.
-	if err := b.SingleDelete(inFlightKey(f.center, o.id), nil); err != nil {
-		return err
-	}
+	b.SingleDelete(inFlightKey(f.center, o.id))
 	if f.advice {
-		if err := b.Delete(adviceKey(f.center, o.id), nil); err != nil {
-			return err
-		}
+		b.Delete(adviceKey(f.center, o.id))
 	}
 	if f.cancel != nil {
-		if err := b.Delete(cancelKey(o.id), nil); err != nil {
-			return err
-		}
+		b.Delete(cancelKey(o.id))
 	}
 	for n, e := range o.res.Effects {
-		if err := b.Set(effectKey(f.center, e.Date, o.id, n), encodeEffect(e.Category, e.Amount), nil); err != nil {
-			return err
-		}
+		b.Set(effectKey(f.center, e.Date, o.id, n), encodeEffect(e.Category, e.Amount))
 		k := cdKey(f.center, e.Date)
 		t := c.totals[k]
 		if t == nil {
@@ -1130,7 +1104,6 @@ func (w *WAL) resolve(c *batchCtx, o *op, f *flight) error {
 		t.add(e.Category, e.Amount)
 	}
 	c.resolved[o.id] = o.res
-	return nil
 }
 
 // readResolution answers a resolution for a request that is not in flight:
