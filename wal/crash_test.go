@@ -364,7 +364,7 @@ func verifyImage(t *testing.T, img crashImage, m *crashModel) {
 		if fmt.Sprint(gotAdv) != fmt.Sprint(wantAdv) {
 			fail("%s advices %v, want %v", c, gotAdv, wantAdv)
 		}
-		// Totals: running == fold of effect records == fold of present resolutions.
+		// Totals: running == VerifyTotals' fold == fold of the acknowledged resolutions.
 		fold := map[string]*Totals{}
 		for id, res := range resolved {
 			if present[id].Center != c {

@@ -38,7 +38,8 @@
 //
 //	A/<center>\0<id>                  advice queue (store-and-forward): retry count, last attempt
 //	C/<id>                            last cancel attempt of an in-flight request (sealed Msg)
-//	D/<center>\0<date>                lowest and highest request ID of that business date (Prune)
+//	D/<center>\0<date>                ID ranges of that business date: its requests (Prune) and
+//	                                  the requests whose resolutions carry its effects (the fold)
 //	I/<center>\0<id>                  in-flight index: exists exactly while r/<id> has no s/<id>;
 //	                                  its value is a copy of the request record
 //	M/seq                             highest request ID ever made durable
@@ -49,9 +50,10 @@
 //	M/signon\0<center>                signon state (開局 / 閉局)
 //	M/recovery\0<center>              recovery (リカバリ処理) required
 //	T/<center>\0<date>                running totals + reconciliation result (精査)
-//	e/<center>\0<date><id><n>         one effect (category, amount): the records totals fold from
+//	e/<center>\0<date><id><n>         one effect (category, amount), written by earlier builds only
 //	r/<id>                            request       (cleartext head | sealed PAN+Msg)
-//	s/<id>                            resolution    (status, codes, effects | sealed Msg)
+//	s/<id>                            resolution    (status, codes, effects | sealed Msg): the
+//	                                  records the totals fold from
 //	x/<center>\0<appID>\0<ref>        most recent request ID with that app reference (inquiry, idempotency)
 //
 // Variable key parts refuse control bytes, so \0 separates them unambiguously.
@@ -60,24 +62,58 @@
 //
 // Every sstable Pebble writes, flush or compaction, ends at a family
 // boundary (familySpans, Pebble's SpanPolicyFunc): the upper-case state
-// shares one span, e/, r/, s/ and x/ have one each. Each batch touches the
+// shares one span, r/, s/ and x/ have one each. Each batch touches the
 // state and most log families, so an unsplit flush covered the whole key
 // space and every L0→Lbase compaction rewrote all of Lbase. Split, a flush's
 // r/ table holds IDs above everything below it and moves down the LSM
-// without being rewritten; s/ and e/ overlap only at their tails, and the
-// small state span is compacted on its own:
+// without being rewritten; s/ overlaps only at its tail, and the small
+// state span is compacted on its own:
 //
-//	flush ─►  [A/ … T/] [e/ …] [r/ N…M] [s/ …] [x/ …]     one table per span
-//	Lbase     [A/ … T/] [e/ …] [r/ 0…N) [s/ …] [x/ …]     r/ tables: moved, not merged
+//	flush ─►  [A/ … T/] [r/ N…M] [s/ …] [x/ …]     one table per span
+//	Lbase     [A/ … T/] [r/ 0…N) [s/ …] [x/ …]     r/ tables: moved, not merged
 //
 // That keeps the bytes compacted per record flat as the day's log grows
 // (bench/RESULTS.md, "## wal"), and makes small memtables cheap: Pebble
 // replays at most MemTableStopWritesThreshold of them after a crash, so
 // DefaultMemTableBytes bounds the restart, not the length of the log.
 //
+// Moved tables keep the size they were flushed with and Pebble never merges
+// tables that do not overlap, so the table count grows with the log, and
+// Open pays a few microseconds per table (manifest, directory listing).
+// Each family is one more table per flush; that is why effects have no
+// family of their own (next section).
+//
+// # Totals and their fold
+//
+// A resolution carries its totals effects (category, amount, business
+// date); the running totals T/ change in the same batch. No other record
+// holds an effect: VerifyTotals recomputes the totals of center and date by
+// reading the resolutions whose IDs the date's D/ record bounds (the
+// effect range, widened by every resolution that carries an effect of
+// that date) and joining each matching one with its request for the
+// center, since IDs are shared by all centers. It reads a snapshot, off the
+// committer.
+//
+// An effect may be dated after its request (a reversal counts in the date
+// its cancel was sent), so Prune keeps every request inside the effect
+// range of a date that stays, and a date with a request in flight stays
+// whole.
+//
+// Earlier builds wrote version 1 resolutions with one e/ twin per effect
+// and 16-byte D/ values. This build reads such a data directory as it is:
+// the fold adds the e/ records of the date and skips version 1
+// resolutions, so each effect counts once (testdata/format1 and
+// TestFormat1DataDirectory). Prune deletes the e/ records with their date.
+// The way back is closed: an earlier build refuses this build's D/ values
+// at Open (ErrCorrupt, "range record malformed"), so it never folds totals
+// without the effects it cannot see.
+//
 // # Values
 //
-//	| version=1 (1) | body | CRC-32C of version+body (4) |
+//	| version (1) | body | CRC-32C of version+body (4) |
+//
+// The version is 1, except for resolutions written by this build (2, same
+// body, see above).
 //
 // A value that fails its checksum or does not decode is reported as
 // ErrCorrupt naming its key; it is never skipped. Fields that may carry a PAN
@@ -108,8 +144,10 @@
 //     flight, which the engine bounds, not what was ever logged.
 //   - A request has at most one resolution. A second one changes nothing and
 //     reports the first (dup), which gives I3 "exactly once in the totals".
-//   - T/<center>\0<date> equals the fold of e/<center>\0<date>... (I5): an
-//     effect and its totals update are in the same batch. VerifyTotals checks.
+//   - T/<center>\0<date> equals the fold of the effects dated date in the
+//     resolutions of center (and e/ records of earlier builds) (I5): a
+//     resolution, its totals update and its D/ range are in the same batch.
+//     VerifyTotals checks.
 //   - The in-memory copies (in-flight map, totals, metadata) are replaced only
 //     after the batch that changes them is durable; readers never see state
 //     a crash could take back.
@@ -118,7 +156,7 @@
 //   - The advice queue is the in-flight set restricted to advices: an advice
 //     leaves it with its resolution (the acknowledgement), never otherwise.
 //   - Prune deletes only business dates with a recorded reconciliation, and
-//     never an in-flight request.
+//     never an in-flight request nor a resolution a remaining date counts.
 //   - WasClean: Open reads and durably deletes M/clean; MarkClean sets it;
 //     any record appended after MarkClean clears it again.
 //

@@ -275,8 +275,9 @@ func TestPrune(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The 21st goes; the 22nd, with a request in flight, stays whole.
 	n, err := w.Prune("cardnet", "20261123")
-	if err != nil || n != 2 {
+	if err != nil || n != 1 {
 		t.Fatalf("prune: %d %v", n, err)
 	}
 	if _, _, err := w.Lookup(ids["20261121"][0]); !errors.Is(err, ErrNotFound) {
@@ -285,7 +286,14 @@ func TestPrune(t *testing.T) {
 	if _, _, err := w.LookupRef("cardnet", "pos1", "ref-0"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("pruned reference still there: %v", err)
 	}
-	// The in-flight request of the 22nd and its date survive.
+	// The in-flight request of the 22nd, its resolved sibling and its date
+	// survive, and the fold still matches.
+	if _, _, err := w.Lookup(ids["20261122"][0]); err != nil {
+		t.Fatalf("resolved request of a date in flight pruned: %v", err)
+	}
+	if _, _, err := w.VerifyTotals("cardnet", "20261122"); err != nil {
+		t.Fatal(err)
+	}
 	inf, _ := w.InFlight("cardnet")
 	if len(inf) != 1 || inf[0].Req.ID != ids["20261122"][1] {
 		t.Fatalf("in flight after prune %+v", inf)
@@ -307,7 +315,7 @@ func TestPrune(t *testing.T) {
 	if _, _, err := w.VerifyTotals("cardnet", "20261122"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.Prune("cardnet", "20261123"); err != nil || n != 1 {
+	if n, err := w.Prune("cardnet", "20261123"); err != nil || n != 2 {
 		t.Fatalf("second prune: %d %v", n, err)
 	}
 	if dates, _ := w.TotalsDates("cardnet"); strings.Join(dates, ",") != "20261123" {

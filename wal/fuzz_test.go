@@ -33,6 +33,32 @@ func FuzzDecodeRecords(f *testing.F) {
 		_, _ = decodeTotals(k, v)
 		_, _, _ = decodeEffect(k, v)
 		_, _ = decodeRange(k, v)
+		// The totals fold reads resolutions without opening them: where the
+		// full decoder accepts a record, the fold must agree with it.
+		for _, rv := range [][]byte{v, endValue(append([]byte{resolutionVersion}, body...))} {
+			var fold Totals
+			ver, matched, ferr := foldResolution(k, rv, "20261123", &fold)
+			full, err := decodeResolution(s, resolvedKey(1), rv)
+			if err != nil {
+				continue
+			}
+			if ferr != nil {
+				t.Fatalf("fold refuses a record the decoder accepts: %v", ferr)
+			}
+			var want Totals
+			hit := false
+			for _, e := range full.Effects {
+				if e.Date == "20261123" {
+					hit = true
+					if ver == resolutionVersion {
+						want.add(e.Category, e.Amount)
+					}
+				}
+			}
+			if hit != matched || want != fold {
+				t.Fatalf("fold %+v matched %v, decoder gives %+v", fold, matched, full.Effects)
+			}
+		}
 		_, _ = openValue(k, body)
 		_, _ = s.open(k, body)
 	})

@@ -70,12 +70,10 @@ func dayKey(center, date string) []byte {
 	return append(centerPrefix(pDay, center), date...)
 }
 
+// effectPrefix starts the e/ records of earlier builds: one per effect,
+// e/<center>\x00<date><id><n>. This build folds effects from resolutions.
 func effectPrefix(center, date string) []byte {
 	return append(centerPrefix(pEffect, center), date...)
-}
-
-func effectKey(center, date string, id uint64, n int) []byte {
-	return append(appendID(effectPrefix(center, date), id), byte(n))
 }
 
 func metaKey(name, center string) []byte {

@@ -11,6 +11,7 @@ import (
 type pruneArgs struct {
 	center, before string
 	n              int
+	keepIDs        []idRange // effect ranges of the dates that stay
 }
 
 // pruneChunk bounds the deletions per Pebble batch during Prune.
@@ -18,10 +19,13 @@ const pruneChunk = 4096
 
 // Prune deletes the records of center's business dates earlier than before
 // whose reconciliation (精査) is recorded: requests, resolutions, reference
-// index entries, effects, totals. It never touches an in-flight request; a
-// date that still has one keeps its totals and effects (so I5 still holds
-// when it resolves) and is pruned again by a later call. It returns the
-// number of requests deleted. Blocking; appends wait while it runs.
+// index entries, effects, totals. A date with a request still in flight is
+// left whole (its totals change when that request resolves, and the totals
+// fold reads the effects of its other resolutions), and so is a request
+// whose resolution may count in a date that stays (its ID is in that date's
+// effect range), with its date's totals; a later call prunes them. It
+// returns the number of requests deleted. Blocking; appends wait while it
+// runs.
 func (w *WAL) Prune(center string, before string) (int, error) {
 	if err := validCenter(center); err != nil {
 		return 0, err
@@ -49,20 +53,57 @@ func (w *WAL) runPrune(o *op) {
 
 func (w *WAL) prune(a *pruneArgs) error {
 	prefix := a.center + "\x00"
+	// A date with a request in flight stays whole: its totals still change,
+	// and the fold reads the effects of its resolved requests.
+	busy := map[string]bool{}
+	for id, f := range w.work.inflight {
+		if f.center != a.center {
+			continue
+		}
+		h, err := decodeRequestHead(inFlightKey(f.center, id), f.req)
+		if err != nil {
+			return err
+		}
+		busy[h.Date] = true
+	}
 	var dates []string
+	pruned := map[string]bool{}
 	for k, t := range w.work.totals {
 		d, ok := strings.CutPrefix(k, prefix)
-		if ok && d < a.before && t.Reconciliation != "" {
+		if ok && d < a.before && t.Reconciliation != "" && !busy[d] {
 			dates = append(dates, d)
+			pruned[d] = true
 		}
 	}
 	sort.Strings(dates)
+	// A resolution can carry an effect dated after its request's date (a
+	// reversal counts in the date its cancel was sent). The totals fold of
+	// that later date reads it, so while the later date stays, requests in
+	// its effect range stay too, and their own date with them.
+	var keepIDs []idRange
+	for k, r := range w.work.days {
+		d, ok := strings.CutPrefix(k, prefix)
+		if ok && !pruned[d] && r.hasEffects() {
+			keepIDs = append(keepIDs, r)
+		}
+	}
+	a.keepIDs = keepIDs
 	for _, date := range dates {
 		if err := w.pruneDate(a, date); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// protected reports whether id is in the effect range of a date that stays.
+func (a *pruneArgs) protected(id uint64) bool {
+	for _, r := range a.keepIDs {
+		if id >= r.emin && id <= r.emax {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *WAL) pruneDate(a *pruneArgs, date string) error {
@@ -81,7 +122,7 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 		return nil
 	}
 	keep := false
-	if r, ok := w.work.days[k]; ok {
+	if r, ok := w.work.days[k]; ok && r.hasRequests() {
 		it, err := w.db.NewIter(&pebble.IterOptions{LowerBound: requestKey(r.min), UpperBound: requestKey(r.max + 1)})
 		if err != nil {
 			return w.fail(err)
@@ -95,7 +136,7 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 			if h.Center != a.center || h.Date != date {
 				continue
 			}
-			if _, inFlight := w.work.inflight[h.ID]; inFlight {
+			if a.protected(h.ID) {
 				keep = true
 				continue
 			}

@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -236,51 +237,113 @@ func (w *WAL) TotalsDates(center string) ([]string, error) {
 	return dates, nil
 }
 
-// VerifyTotals folds the effect records of center and date and compares the
-// result with the running totals (I5). ErrTotalsMismatch when they differ.
+// VerifyTotals recomputes the totals of center and date from the records
+// and compares them with the running totals (I5): ErrTotalsMismatch when
+// they differ. The fold reads the resolutions whose IDs the date's D/ record
+// bounds (joined with their requests for the center) and the e/ records of
+// earlier builds. It reads a snapshot, so appends go on while it runs.
 func (w *WAL) VerifyTotals(center, date string) (running, recomputed Totals, err error) {
 	if err := w.checkOpen(); err != nil {
 		return Totals{}, Totals{}, err
 	}
-	// Snapshot the running totals and the effects at one durable point: a
+	// Take the running totals, the ranges and the snapshot at one point: a
 	// control op runs between batches, so nothing is half applied.
+	var snap *pebble.Snapshot
+	var days idRange
 	err = w.control(func(c *batchCtx) error {
-		running = w.work.totals[cdKey(center, date)]
-		if t := c.totals[cdKey(center, date)]; t != nil {
+		k := cdKey(center, date)
+		running = w.work.totals[k]
+		if t := c.totals[k]; t != nil {
 			running = *t
 		}
-		p := effectPrefix(center, date)
-		it, err := w.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
-		if err != nil {
-			return err
+		days = w.work.days[k]
+		if r := c.days[k]; r != nil {
+			days = *r
 		}
-		for ok := it.First(); ok; ok = it.Next() {
-			if len(it.Key()) != len(p)+9 {
-				k := append([]byte(nil), it.Key()...)
-				it.Close()
-				return corrupt(k, "effect key malformed")
-			}
-			cat, amount, err := decodeEffect(it.Key(), it.Value())
-			if err != nil {
-				it.Close()
-				return err
-			}
-			recomputed.add(cat, amount)
-		}
-		if err := it.Error(); err != nil {
-			it.Close()
-			return err
-		}
-		return it.Close()
+		snap = w.db.NewSnapshot()
+		return nil
 	})
 	if err != nil {
 		return Totals{}, Totals{}, err
+	}
+	defer snap.Close()
+	if err := foldLegacyEffects(snap, center, date, &recomputed); err != nil {
+		return Totals{}, Totals{}, err
+	}
+	if days.hasEffects() {
+		if err := foldResolutions(snap, center, date, days, &recomputed); err != nil {
+			return Totals{}, Totals{}, err
+		}
 	}
 	recomputed.Reconciliation = running.Reconciliation
 	if !running.sameCounts(recomputed) {
 		return running, recomputed, fmt.Errorf("%w: %s %s running %+v, records fold to %+v", ErrTotalsMismatch, center, date, running, recomputed)
 	}
 	return running, recomputed, nil
+}
+
+// foldLegacyEffects adds the e/ records of center and date (earlier builds).
+func foldLegacyEffects(r pebble.Reader, center, date string, t *Totals) error {
+	p := effectPrefix(center, date)
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: prefixEnd(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		if len(it.Key()) != len(p)+9 {
+			return corrupt(append([]byte(nil), it.Key()...), "effect key malformed")
+		}
+		cat, amount, err := decodeEffect(it.Key(), it.Value())
+		if err != nil {
+			return err
+		}
+		t.add(cat, amount)
+	}
+	return it.Error()
+}
+
+// foldResolutions adds the effects dated date of center's version 2
+// resolutions in days' effect range. IDs are shared by all centers, so a
+// resolution with a matching effect is joined with its request (a second
+// iterator moving forward with it) to learn the center.
+func foldResolutions(r pebble.Reader, center, date string, days idRange, t *Totals) error {
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: resolvedKey(days.emin), UpperBound: resolvedKey(days.emax + 1)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	reqs, err := r.NewIter(&pebble.IterOptions{LowerBound: requestKey(days.emin), UpperBound: requestKey(days.emax + 1)})
+	if err != nil {
+		return err
+	}
+	defer reqs.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		var these Totals
+		ver, matched, err := foldResolution(it.Key(), it.Value(), date, &these)
+		if err != nil {
+			return err
+		}
+		if !matched || ver != resolutionVersion {
+			continue
+		}
+		id, _ := trailingID(it.Key())
+		rk := requestKey(id)
+		if !reqs.SeekGE(rk) || !bytes.Equal(reqs.Key(), rk) {
+			if err := reqs.Error(); err != nil {
+				return err
+			}
+			return corrupt(append([]byte(nil), it.Key()...), "resolution of request %d, which is not logged", id)
+		}
+		h, err := decodeRequestHead(reqs.Key(), reqs.Value())
+		if err != nil {
+			return err
+		}
+		if h.Center == center {
+			t.merge(these)
+		}
+	}
+	return it.Error()
 }
 
 // ---- metadata (control path: blocking, durable on return) ----

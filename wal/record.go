@@ -10,6 +10,12 @@ import (
 // wrong layout and names the key (ErrCorrupt) instead of returning garbage.
 const recordVersion = 1
 
+// resolutionVersion marks a resolution whose totals effects are stored in
+// it alone. Version 1 resolutions, written by earlier builds, have a twin
+// e/ record for each effect, and the totals fold reads those instead (doc.go,
+// "Totals and their fold").
+const resolutionVersion = 2
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func beginValue(dst []byte) []byte { return append(dst, recordVersion) }
@@ -20,17 +26,27 @@ func endValue(v []byte) []byte {
 
 // openValue checks version and checksum and returns the body.
 func openValue(key, v []byte) ([]byte, error) {
+	ver, body, err := openVersioned(key, v, recordVersion)
+	if err == nil && ver != recordVersion {
+		err = corrupt(key, "unknown record version %d", ver)
+	}
+	return body, err
+}
+
+// openVersioned checks the checksum and that the version is at most
+// newest, and returns both.
+func openVersioned(key, v []byte, newest byte) (byte, []byte, error) {
 	if len(v) < 5 {
-		return nil, corrupt(key, "value of %d bytes is too short", len(v))
+		return 0, nil, corrupt(key, "value of %d bytes is too short", len(v))
 	}
 	body, sum := v[:len(v)-4], binary.BigEndian.Uint32(v[len(v)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
-		return nil, corrupt(key, "checksum mismatch")
+		return 0, nil, corrupt(key, "checksum mismatch")
 	}
-	if body[0] != recordVersion {
-		return nil, corrupt(key, "unknown record version %d", body[0])
+	if body[0] == 0 || body[0] > newest {
+		return 0, nil, corrupt(key, "unknown record version %d", body[0])
 	}
-	return body[1:], nil
+	return body[0], body[1:], nil
 }
 
 func appendStr8(b []byte, s string) []byte {
@@ -198,13 +214,13 @@ func decodeRequest(s *sealer, key, v []byte) (*Request, error) {
 	return r, nil
 }
 
-// ---- resolution: s/<id> ----
+// ---- resolution: s/<id> ----  version 2 (1 from earlier builds: same body)
 //
 //	id u64 | status u8 | respCode s8 | authCode s8 | time i64 |
 //	n u8 | n × ( date s8 | category u8 | amount i64 ) | sealed u32-len blob of Msg
 
 func encodeResolution(dst []byte, s *sealer, ns *nonceSource, key []byte, r *Resolution) []byte {
-	v := beginValue(dst)
+	v := append(dst, resolutionVersion)
 	v = binary.BigEndian.AppendUint64(v, r.RequestID)
 	v = append(v, byte(r.Status))
 	v = appendStr8(v, r.RespCode)
@@ -221,7 +237,7 @@ func encodeResolution(dst []byte, s *sealer, ns *nonceSource, key []byte, r *Res
 }
 
 func decodeResolution(s *sealer, key, v []byte) (*Resolution, error) {
-	body, err := openValue(key, v)
+	_, body, err := openVersioned(key, v, resolutionVersion)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +255,11 @@ func decodeResolution(s *sealer, key, v []byte) (*Resolution, error) {
 	if n > 0 {
 		r.Effects = make([]Effect, n)
 		for i := range r.Effects {
-			r.Effects[i] = Effect{Date: d.str8(), Category: Category(d.u8()), Amount: int64(d.u64())}
+			e := Effect{Date: d.str8(), Category: Category(d.u8()), Amount: int64(d.u64())}
+			if e.Category == CategoryNone || e.Category >= numCategories {
+				return nil, corrupt(key, "effect category %d", e.Category)
+			}
+			r.Effects[i] = e
 		}
 	}
 	sealed := d.bytes32()
@@ -254,6 +274,44 @@ func decodeResolution(s *sealer, key, v []byte) (*Resolution, error) {
 		r.Msg = msg
 	}
 	return r, nil
+}
+
+// foldResolution adds to t the effects of the resolution value v dated
+// date, without opening its sealed part. It reports the record's version
+// and whether any effect was dated date; with version 1 it adds nothing
+// (those effects are folded from their e/ twins).
+func foldResolution(key, v []byte, date string, t *Totals) (ver byte, matched bool, err error) {
+	ver, body, err := openVersioned(key, v, resolutionVersion)
+	if err != nil {
+		return 0, false, err
+	}
+	d := dec{b: body}
+	d.take(8 + 1) // id, status
+	d.take(int(d.u8()))
+	d.take(int(d.u8()))
+	d.take(8) // time
+	n := int(d.u8())
+	if n > MaxEffects {
+		return 0, false, corrupt(key, "%d effects", n)
+	}
+	for i := 0; i < n; i++ {
+		day := d.take(int(d.u8()))
+		c, a := Category(d.u8()), int64(d.u64())
+		if c == CategoryNone || c >= numCategories {
+			return 0, false, corrupt(key, "effect category %d", c)
+		}
+		if string(day) == date {
+			matched = true
+			if ver == resolutionVersion {
+				t.add(c, a) // on error the whole fold is discarded
+			}
+		}
+	}
+	d.bytes32()
+	if !d.done() {
+		return 0, false, corrupt(key, "resolution record malformed")
+	}
+	return ver, matched, nil
 }
 
 // ---- cancel attempt: C/<id> ----
@@ -345,13 +403,9 @@ func decodeTotals(key, v []byte) (Totals, error) {
 }
 
 // ---- effect: e/<center>\0<date><id><n> ----  category u8 | amount i64
-
-func encodeEffect(c Category, amount int64) []byte {
-	v := beginValue(make([]byte, 0, 14))
-	v = append(v, byte(c))
-	v = binary.BigEndian.AppendUint64(v, uint64(amount))
-	return endValue(v)
-}
+//
+// Written by earlier builds only, next to version 1 resolutions; read by
+// VerifyTotals and deleted by Prune.
 
 func decodeEffect(key, v []byte) (Category, int64, error) {
 	body, err := openValue(key, v)
@@ -366,14 +420,34 @@ func decodeEffect(key, v []byte) (Category, int64, error) {
 	return c, a, nil
 }
 
-// ---- business-date request range: D/<center>\0<date> ----  min id u64 | max id u64
+// ---- business-date ranges: D/<center>\0<date> ----
+//
+//	min id u64 | max id u64 | effects min id u64 | effects max id u64
+//
+// The first pair bounds the IDs of the requests of that date, the second
+// the IDs of the requests whose version 2 resolutions carry an effect dated
+// that date. An empty pair is min > max. Earlier builds wrote only the
+// first pair; their effects are all in e/ records.
 
-type idRange struct{ min, max uint64 }
+type idRange struct{ min, max, emin, emax uint64 }
+
+// noRange is the empty range: every ID lowers min and raises max.
+const noRange = ^uint64(0)
+
+func emptyRange() idRange { return idRange{min: noRange, emin: noRange} }
+
+func (r idRange) hasRequests() bool { return r.min <= r.max }
+func (r idRange) hasEffects() bool  { return r.emin <= r.emax }
+
+func (r *idRange) addRequest(id uint64) { r.min, r.max = min(r.min, id), max(r.max, id) }
+func (r *idRange) addEffect(id uint64)  { r.emin, r.emax = min(r.emin, id), max(r.emax, id) }
 
 func encodeRange(r idRange) []byte {
-	v := beginValue(make([]byte, 0, 21))
+	v := beginValue(make([]byte, 0, 37))
 	v = binary.BigEndian.AppendUint64(v, r.min)
 	v = binary.BigEndian.AppendUint64(v, r.max)
+	v = binary.BigEndian.AppendUint64(v, r.emin)
+	v = binary.BigEndian.AppendUint64(v, r.emax)
 	return endValue(v)
 }
 
@@ -383,7 +457,11 @@ func decodeRange(key, v []byte) (idRange, error) {
 		return idRange{}, err
 	}
 	d := dec{b: body}
-	r := idRange{min: d.u64(), max: d.u64()}
+	r := emptyRange()
+	r.min, r.max = d.u64(), d.u64()
+	if len(d.b) > 0 { // written by this build; 16-byte bodies by earlier ones
+		r.emin, r.emax = d.u64(), d.u64()
+	}
 	if !d.done() {
 		return idRange{}, corrupt(key, "range record malformed")
 	}

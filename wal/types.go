@@ -26,7 +26,7 @@ var (
 	// wrapping error names the key; a corrupt record is never skipped.
 	ErrCorrupt = errors.New("wal: corrupt record")
 	// ErrTotalsMismatch: the running totals differ from the fold of the
-	// effect records (invariant I5 is broken).
+	// effects the resolutions carry (invariant I5 is broken).
 	ErrTotalsMismatch = errors.New("wal: totals mismatch")
 	// ErrBadKey: the PAN key file is unreadable, malformed, or is not the key
 	// a record was sealed with.
@@ -201,6 +201,18 @@ func (t *Totals) add(c Category, amount int64) {
 		t.CreditReversalsCount++
 		t.CreditReversalsAmount += amount
 	}
+}
+
+// merge adds o's counts and amounts to t.
+func (t *Totals) merge(o Totals) {
+	t.DebitsCount += o.DebitsCount
+	t.DebitsAmount += o.DebitsAmount
+	t.CreditsCount += o.CreditsCount
+	t.CreditsAmount += o.CreditsAmount
+	t.DebitReversalsCount += o.DebitReversalsCount
+	t.DebitReversalsAmount += o.DebitReversalsAmount
+	t.CreditReversalsCount += o.CreditReversalsCount
+	t.CreditReversalsAmount += o.CreditReversalsAmount
 }
 
 // sameCounts compares everything but the reconciliation result.

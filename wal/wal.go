@@ -64,7 +64,7 @@ type WAL struct {
 type state struct {
 	inflight map[uint64]*flight // *flight values are immutable once in a map
 	totals   map[string]Totals  // center\x00date -> running totals
-	days     map[string]idRange // center\x00date -> request ID range
+	days     map[string]idRange // center\x00date -> request and effect ID ranges
 	meta     map[string][]byte  // M/... key -> value body
 	maxSeq   uint64             // highest request ID recorded in M/seq
 	clean    bool               // M/clean is set
@@ -1016,17 +1016,7 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 		if o.id > c.maxID {
 			c.maxID = o.id
 		}
-		k := cdKey(o.center, o.date)
-		r := c.days[k]
-		if r == nil {
-			cur, ok := w.work.days[k]
-			if !ok {
-				cur = idRange{min: o.id, max: o.id}
-			}
-			r = &cur
-			c.days[k] = r
-		}
-		r.min, r.max = min(r.min, o.id), max(r.max, o.id)
+		w.dayRange(c, cdKey(o.center, o.date)).addRequest(o.id)
 		c.records++
 	case kResolution:
 		f, resolved := w.lookupFlight(c, o.id)
@@ -1092,8 +1082,10 @@ func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 	if f.cancel != nil {
 		b.Delete(cancelKey(o.id))
 	}
-	for n, e := range o.res.Effects {
-		b.Set(effectKey(f.center, e.Date, o.id, n), encodeEffect(e.Category, e.Amount))
+	// The effects live in the resolution itself; the date's D/ record
+	// bounds the IDs whose resolutions carry them, so VerifyTotals reads
+	// only that stretch of s/.
+	for _, e := range o.res.Effects {
 		k := cdKey(f.center, e.Date)
 		t := c.totals[k]
 		if t == nil {
@@ -1102,8 +1094,23 @@ func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 			c.totals[k] = t
 		}
 		t.add(e.Category, e.Amount)
+		w.dayRange(c, k).addEffect(o.id)
 	}
 	c.resolved[o.id] = o.res
+}
+
+// dayRange returns the batch's copy of the ranges of center\x00date.
+func (w *WAL) dayRange(c *batchCtx, k string) *idRange {
+	r := c.days[k]
+	if r == nil {
+		cur, ok := w.work.days[k]
+		if !ok {
+			cur = emptyRange()
+		}
+		r = &cur
+		c.days[k] = r
+	}
+	return r
 }
 
 // readResolution answers a resolution for a request that is not in flight:
