@@ -39,7 +39,8 @@
 //	A/<center>\0<id>                  advice queue (store-and-forward): retry count, last attempt
 //	C/<id>                            last cancel attempt of an in-flight request (sealed Msg)
 //	D/<center>\0<date>                ID ranges of that business date: its requests (Prune) and
-//	                                  the requests whose resolutions carry its effects (the fold)
+//	                                  the requests whose resolutions carry its effects (the fold);
+//	                                  marked while Prune deletes the date
 //	I/<center>\0<id>                  in-flight index: exists exactly while r/<id> has no s/<id>;
 //	                                  its value is a copy of the request record
 //	M/seq                             highest request ID ever made durable
@@ -94,10 +95,16 @@
 // center, since IDs are shared by all centers. It reads a snapshot, off the
 // committer.
 //
-// An effect may be dated after its request (a reversal counts in the date
-// its cancel was sent), so Prune keeps every request inside the effect
-// range of a date that stays, and a date with a request in flight stays
-// whole.
+// Prune removes a business date whole or not at all. A date with a request
+// in flight stays (its totals still change). An effect may be dated after
+// its request (a reversal counts in the date its cancel was sent), so a
+// date whose requests overlap the effect range of a date that stays stays
+// too, and so on until nothing changes. A date goes in three durable steps:
+// its totals (and e/ records) while D/ is marked pruning, so the date
+// leaves TotalsDates and the fold before any record it counts is deleted;
+// its requests and resolutions, in chunks; then D/. A crash in between
+// leaves the mark, and the next Prune finishes the date
+// (TestCrashDuringPrune).
 //
 // Earlier builds wrote version 1 resolutions with one e/ twin per effect
 // and 16-byte D/ values. This build reads such a data directory as it is:
@@ -156,7 +163,8 @@
 //   - The advice queue is the in-flight set restricted to advices: an advice
 //     leaves it with its resolution (the acknowledgement), never otherwise.
 //   - Prune deletes only business dates with a recorded reconciliation, and
-//     never an in-flight request nor a resolution a remaining date counts.
+//     never an in-flight request nor a resolution a remaining date counts
+//     (TestPruneKeepsTheFold).
 //   - WasClean: Open reads and durably deletes M/clean; MarkClean sets it;
 //     any record appended after MarkClean clears it again.
 //

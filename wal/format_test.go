@@ -127,29 +127,27 @@ func TestFormat1DataDirectory(t *testing.T) {
 	wantTotals(t, w, "cafis", d23, Totals{DebitsCount: 1, DebitsAmount: 900})
 
 	// The 22nd reconciled, the 23rd not yet: a4's resolution counts in the
-	// 23rd, so a4 and its date stay; a5 (format 1, counted from e/) is in
-	// the 23rd's effect range too and stays with it.
+	// 23rd, so the 22nd, whose requests overlap the 23rd's effect range,
+	// stays whole.
 	if err := w.SetReconciliation("cardnet", d22, ReconInBalance); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.Prune("cardnet", d23); err != nil || n != 3 {
+	if n, err := w.Prune("cardnet", d23); err != nil || n != 0 {
 		t.Fatalf("prune the 22nd: %d %v", n, err)
 	}
-	for _, id := range []uint64{a4, a5} {
+	for _, id := range []uint64{refID(t, w, "cardnet", 1), a4, a5} {
 		if _, _, err := w.Lookup(id); err != nil {
-			t.Fatalf("request %d pruned while the 23rd counts it: %v", id, err)
+			t.Fatalf("request %d pruned while the 23rd counts its date's requests: %v", id, err)
 		}
 	}
-	if _, _, err := w.Lookup(refID(t, w, "cardnet", 6)); err != nil {
-		t.Fatal(err)
-	}
+	wantTotals(t, w, "cardnet", d22, t22)
 	wantTotals(t, w, "cardnet", d23, t23)
 
 	// Both reconciled: the whole of cardnet goes; cafis stays.
 	if err := w.SetReconciliation("cardnet", d23, ReconInBalance); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.Prune("cardnet", "20261124"); err != nil || n != 5 {
+	if n, err := w.Prune("cardnet", "20261124"); err != nil || n != 8 {
 		t.Fatalf("prune both: %d %v", n, err)
 	}
 	if dates, _ := w.TotalsDates("cardnet"); len(dates) != 0 {

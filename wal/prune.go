@@ -11,21 +11,20 @@ import (
 type pruneArgs struct {
 	center, before string
 	n              int
-	keepIDs        []idRange // effect ranges of the dates that stay
 }
 
-// pruneChunk bounds the deletions per Pebble batch during Prune.
-const pruneChunk = 4096
+// pruneChunk bounds the deletions per Pebble batch during Prune (a
+// variable so the crash tests can make dates span several batches).
+var pruneChunk uint32 = 4096
 
 // Prune deletes the records of center's business dates earlier than before
 // whose reconciliation (精査) is recorded: requests, resolutions, reference
-// index entries, effects, totals. A date with a request still in flight is
-// left whole (its totals change when that request resolves, and the totals
-// fold reads the effects of its other resolutions), and so is a request
-// whose resolution may count in a date that stays (its ID is in that date's
-// effect range), with its date's totals; a later call prunes them. It
-// returns the number of requests deleted. Blocking; appends wait while it
-// runs.
+// index entries, effects, totals. A date goes whole or not at all: one with
+// a request still in flight stays (its totals change when that request
+// resolves), and so does one whose requests a remaining date's totals fold
+// reads (a reversal dated after its request); a later call prunes them. A
+// prune a crash interrupted is finished by the next call. It returns the
+// number of requests deleted. Blocking; appends wait while it runs.
 func (w *WAL) Prune(center string, before string) (int, error) {
 	if err := validCenter(center); err != nil {
 		return 0, err
@@ -66,28 +65,44 @@ func (w *WAL) prune(a *pruneArgs) error {
 		}
 		busy[h.Date] = true
 	}
-	var dates []string
-	pruned := map[string]bool{}
+	gone := map[string]bool{}
+	for k, r := range w.work.days {
+		if d, ok := strings.CutPrefix(k, prefix); ok && r.pruning {
+			gone[d] = true // a prune a crash interrupted: finish it
+		}
+	}
 	for k, t := range w.work.totals {
 		d, ok := strings.CutPrefix(k, prefix)
 		if ok && d < a.before && t.Reconciliation != "" && !busy[d] {
-			dates = append(dates, d)
-			pruned[d] = true
+			gone[d] = true
 		}
+	}
+	// A resolution can carry an effect dated after its request's date (a
+	// reversal counts in the date its cancel was sent), and the fold of that
+	// date reads it. So a date whose requests overlap the effect range of a
+	// date that stays stays too, and its own effect range then protects
+	// further dates: repeat until nothing changes.
+	for changed := true; changed; {
+		changed = false
+		var stay []idRange
+		for k, r := range w.work.days {
+			if d, ok := strings.CutPrefix(k, prefix); ok && !gone[d] && r.hasEffects() {
+				stay = append(stay, r)
+			}
+		}
+		for d := range gone {
+			r := w.work.days[cdKey(a.center, d)]
+			if !r.pruning && r.hasRequests() && overlapsEffects(r, stay) {
+				delete(gone, d)
+				changed = true
+			}
+		}
+	}
+	dates := make([]string, 0, len(gone))
+	for d := range gone {
+		dates = append(dates, d)
 	}
 	sort.Strings(dates)
-	// A resolution can carry an effect dated after its request's date (a
-	// reversal counts in the date its cancel was sent). The totals fold of
-	// that later date reads it, so while the later date stays, requests in
-	// its effect range stay too, and their own date with them.
-	var keepIDs []idRange
-	for k, r := range w.work.days {
-		d, ok := strings.CutPrefix(k, prefix)
-		if ok && !pruned[d] && r.hasEffects() {
-			keepIDs = append(keepIDs, r)
-		}
-	}
-	a.keepIDs = keepIDs
 	for _, date := range dates {
 		if err := w.pruneDate(a, date); err != nil {
 			return err
@@ -96,16 +111,21 @@ func (w *WAL) prune(a *pruneArgs) error {
 	return nil
 }
 
-// protected reports whether id is in the effect range of a date that stays.
-func (a *pruneArgs) protected(id uint64) bool {
-	for _, r := range a.keepIDs {
-		if id >= r.emin && id <= r.emax {
+// overlapsEffects reports whether r's request IDs meet any effect range.
+func overlapsEffects(r idRange, ranges []idRange) bool {
+	for _, o := range ranges {
+		if r.min <= o.emax && o.emin <= r.max {
 			return true
 		}
 	}
 	return false
 }
 
+// pruneDate deletes one date in three steps, each durable: its totals (and
+// e/ records) with D/ marked pruning, so the date leaves TotalsDates and the
+// fold before any record it counts goes; its requests and resolutions, in
+// chunks; then D/. A crash in between leaves the mark, and the next Prune
+// finishes the date.
 func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 	k := cdKey(a.center, date)
 	b := w.db.NewBatch()
@@ -119,10 +139,44 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 		}
 		w.stats.syncs.Add(1)
 		b.Reset()
+		if w.afterPruneCommit != nil {
+			w.afterPruneCommit()
+		}
 		return nil
 	}
-	keep := false
-	if r, ok := w.work.days[k]; ok && r.hasRequests() {
+	r, hasDay := w.work.days[k]
+	if !r.pruning {
+		p := effectPrefix(a.center, date)
+		err := b.DeleteRange(p, prefixEnd(p), nil)
+		if err == nil {
+			err = b.Delete(totalsKey(a.center, date), nil)
+		}
+		if err == nil && hasDay {
+			r.pruning = true
+			err = b.Set(dayKey(a.center, date), encodeRange(r), nil)
+		}
+		if err != nil {
+			return w.fail(err)
+		}
+		if err := commit(); err != nil {
+			return err
+		}
+		delete(w.work.totals, k)
+		w.stateMu.Lock()
+		delete(w.pub.totals, k)
+		w.stateMu.Unlock()
+		if hasDay {
+			w.work.days[k] = r
+			w.stateMu.Lock()
+			w.pub.days[k] = r
+			w.stateMu.Unlock()
+		}
+	}
+	if !hasDay {
+		w.log.Info("wal: pruned business date", "center", a.center, "date", date)
+		return nil
+	}
+	if r.hasRequests() {
 		it, err := w.db.NewIter(&pebble.IterOptions{LowerBound: requestKey(r.min), UpperBound: requestKey(r.max + 1)})
 		if err != nil {
 			return w.fail(err)
@@ -134,10 +188,6 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 				return err
 			}
 			if h.Center != a.center || h.Date != date {
-				continue
-			}
-			if a.protected(h.ID) {
-				keep = true
 				continue
 			}
 			err = b.Delete(requestKey(h.ID), nil)
@@ -162,31 +212,17 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 		}
 		it.Close()
 	}
-	if !keep {
-		p := effectPrefix(a.center, date)
-		err := b.DeleteRange(p, prefixEnd(p), nil)
-		if err == nil {
-			err = b.Delete(totalsKey(a.center, date), nil)
-		}
-		if err == nil {
-			err = b.Delete(dayKey(a.center, date), nil)
-		}
-		if err != nil {
-			return w.fail(err)
-		}
+	if err := b.Delete(dayKey(a.center, date), nil); err != nil {
+		return w.fail(err)
 	}
 	if err := commit(); err != nil {
 		return err
 	}
-	if !keep {
-		delete(w.work.totals, k)
-		delete(w.work.days, k)
-		w.stateMu.Lock()
-		delete(w.pub.totals, k)
-		delete(w.pub.days, k)
-		w.stateMu.Unlock()
-	}
-	w.log.Info("wal: pruned business date", "center", a.center, "date", date, "kept_in_flight", keep)
+	delete(w.work.days, k)
+	w.stateMu.Lock()
+	delete(w.pub.days, k)
+	w.stateMu.Unlock()
+	w.log.Info("wal: pruned business date", "center", a.center, "date", date)
 	return nil
 }
 

@@ -422,14 +422,19 @@ func decodeEffect(key, v []byte) (Category, int64, error) {
 
 // ---- business-date ranges: D/<center>\0<date> ----
 //
-//	min id u64 | max id u64 | effects min id u64 | effects max id u64
+//	min id u64 | max id u64 | effects min id u64 | effects max id u64 | [flags u8]
 //
 // The first pair bounds the IDs of the requests of that date, the second
 // the IDs of the requests whose version 2 resolutions carry an effect dated
-// that date. An empty pair is min > max. Earlier builds wrote only the
-// first pair; their effects are all in e/ records.
+// that date. An empty pair is min > max. flags (present only when set):
+// 1 = Prune has deleted the date's totals and is deleting its records.
+// Earlier builds wrote only the first pair; their effects are all in e/
+// records.
 
-type idRange struct{ min, max, emin, emax uint64 }
+type idRange struct {
+	min, max, emin, emax uint64
+	pruning              bool
+}
 
 // noRange is the empty range: every ID lowers min and raises max.
 const noRange = ^uint64(0)
@@ -448,6 +453,9 @@ func encodeRange(r idRange) []byte {
 	v = binary.BigEndian.AppendUint64(v, r.max)
 	v = binary.BigEndian.AppendUint64(v, r.emin)
 	v = binary.BigEndian.AppendUint64(v, r.emax)
+	if r.pruning {
+		v = append(v, 1)
+	}
 	return endValue(v)
 }
 
@@ -461,6 +469,14 @@ func decodeRange(key, v []byte) (idRange, error) {
 	r.min, r.max = d.u64(), d.u64()
 	if len(d.b) > 0 { // written by this build; 16-byte bodies by earlier ones
 		r.emin, r.emax = d.u64(), d.u64()
+	}
+	if len(d.b) > 0 {
+		switch d.u8() {
+		case 1:
+			r.pruning = true
+		default:
+			d.bad = true
+		}
 	}
 	if !d.done() {
 		return idRange{}, corrupt(key, "range record malformed")

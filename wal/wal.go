@@ -54,6 +54,10 @@ type WAL struct {
 
 	wasClean bool
 
+	// afterPruneCommit, if set (by tests), runs after each durable batch of
+	// a Prune: the crash tests take their images there.
+	afterPruneCommit func()
+
 	stats struct {
 		syncs, records, batches, maxBatch, busy, syncNanos atomic.Uint64
 	}

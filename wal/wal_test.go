@@ -24,7 +24,14 @@ func testOpts(fs vfs.FS) Options {
 	}
 }
 
-func mustOpen(t testing.TB, fs vfs.FS, dir string) *WAL {
+// helperT is what the test helpers need: *testing.T, *testing.B and
+// *rapid.T all have it.
+type helperT interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+func mustOpen(t helperT, fs vfs.FS, dir string) *WAL {
 	t.Helper()
 	w, err := Open(dir, testOpts(fs))
 	if err != nil {
@@ -34,7 +41,7 @@ func mustOpen(t testing.TB, fs vfs.FS, dir string) *WAL {
 }
 
 // syncAppend appends and waits for the durable acknowledgement.
-func syncRequest(t testing.TB, w *WAL, r *Request) uint64 {
+func syncRequest(t helperT, w *WAL, r *Request) uint64 {
 	t.Helper()
 	ch := make(chan error, 1)
 	if err := w.AppendRequest(r, func(err error) { ch <- err }); err != nil {
@@ -52,7 +59,7 @@ type resResult struct {
 	err   error
 }
 
-func syncResolve(t testing.TB, w *WAL, res *Resolution) resResult {
+func syncResolve(t helperT, w *WAL, res *Resolution) resResult {
 	t.Helper()
 	ch := make(chan resResult, 1)
 	if err := w.AppendResolution(res, func(f *Resolution, dup bool, err error) { ch <- resResult{f, dup, err} }); err != nil {
