@@ -91,7 +91,7 @@ func (w *WAL) prune(a *pruneArgs) error {
 			}
 		}
 		for d := range gone {
-			r := w.work.days[cdKey(a.center, d)]
+			r := w.work.day(cdKey(a.center, d))
 			if !r.pruning && r.hasRequests() && overlapsEffects(r, stay) {
 				delete(gone, d)
 				changed = true

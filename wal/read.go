@@ -256,7 +256,7 @@ func (w *WAL) VerifyTotals(center, date string) (running, recomputed Totals, err
 		if t := c.totals[k]; t != nil {
 			running = *t
 		}
-		days = w.work.days[k]
+		days = w.work.day(k)
 		if r := c.days[k]; r != nil {
 			days = *r
 		}

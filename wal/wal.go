@@ -78,6 +78,14 @@ func newState() state {
 	return state{inflight: map[uint64]*flight{}, totals: map[string]Totals{}, days: map[string]idRange{}, meta: map[string][]byte{}}
 }
 
+// day returns the ranges of center\x00date, empty if it has none.
+func (s *state) day(k string) idRange {
+	if r, ok := s.days[k]; ok {
+		return r
+	}
+	return emptyRange()
+}
+
 func (s *state) clone() state {
 	c := newState()
 	for k, v := range s.inflight {
@@ -1107,10 +1115,7 @@ func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 func (w *WAL) dayRange(c *batchCtx, k string) *idRange {
 	r := c.days[k]
 	if r == nil {
-		cur, ok := w.work.days[k]
-		if !ok {
-			cur = emptyRange()
-		}
+		cur := w.work.day(k)
 		r = &cur
 		c.days[k] = r
 	}
