@@ -53,11 +53,39 @@ func TestRenderMarksTargets(t *testing.T) {
 		"| p99 ≤ 5 ms | **no** |",
 		"peak RSS 200 MB",
 		"| RSS ≤ 300 MB | yes |",
-		"ratio 1.10 | grows with the in-flight count only: long ≤ 1.2 × short | yes |",
+		"ratio of the medians 1.10 | grows with the in-flight count only: long ≤ 1.2 × short | yes |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("render lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestRecoveryUsesMedians: one slow restart on either side moves neither
+// median, so it does not decide the row.
+func TestRecoveryUsesMedians(t *testing.T) {
+	run := func(d time.Duration, restart float64) recoveryRun {
+		return recoveryRun{load: d, res: &load.RecoveryResult{RestartS: restart, RecoveryS: 0.01, Done: true}}
+	}
+	short, long := time.Second, 10*time.Second
+	recs := []recoveryRun{run(short, 0.05), run(long, 0.07), run(short, 0.19), run(long, 0.29), run(short, 0.06), run(long, 0.06)}
+	var b strings.Builder
+	renderRecovery(&b, recs)
+	for _, want := range []string{
+		"each load 3 times, interleaved",
+		"median of 3 runs: 0.060, 0.070, 0.200 s): restart 0.060 s",
+		"median of 3 runs: 0.070, 0.080, 0.300 s): restart 0.070 s",
+		"ratio of the medians 1.14 | grows with the in-flight count only: long ≤ 1.2 × short | yes |",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("row lacks %q:\n%s", want, b.String())
+		}
+	}
+	// The same runs judged one pair at a time would have failed twice.
+	b.Reset()
+	renderRecovery(&b, []recoveryRun{run(short, 0.05), run(long, 0.29)})
+	if !strings.Contains(b.String(), "| **no** |") {
+		t.Errorf("a single slow pair should miss:\n%s", b.String())
 	}
 }
 
