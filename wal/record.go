@@ -3,6 +3,7 @@ package wal
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"sync"
 )
 
 // Every stored value is | version (1) | body | CRC-32C of version+body (4, BE) |.
@@ -52,11 +53,6 @@ func openVersioned(key, v []byte, newest byte) (byte, []byte, error) {
 func appendStr8(b []byte, s string) []byte {
 	b = append(b, byte(len(s)))
 	return append(b, s...)
-}
-
-func appendBytes32(b, p []byte) []byte {
-	b = binary.BigEndian.AppendUint32(b, uint32(len(p)))
-	return append(b, p...)
 }
 
 // dec reads a body; any overrun sets bad and yields zero values, checked once at the end.
@@ -139,14 +135,33 @@ func encodeRequest(dst []byte, s *sealer, ns *nonceSource, key []byte, r *Reques
 	}
 	v = append(v, flags)
 	v = binary.BigEndian.AppendUint64(v, uint64(r.TimeUnixNano))
-	plain := make([]byte, 0, binary.MaxVarintLen32+len(r.PAN)+len(r.Msg))
-	plain = binary.AppendUvarint(plain, uint64(len(r.PAN)))
+	bp := plainPool.Get().(*[]byte)
+	plain := binary.AppendUvarint((*bp)[:0], uint64(len(r.PAN)))
 	plain = append(plain, r.PAN...)
 	plain = append(plain, r.Msg...)
-	sealed := s.seal(make([]byte, 0, sealOverhead+len(plain)), ns, key, plain)
-	clear(plain)
-	v = appendBytes32(v, sealed)
+	v = appendSealed32(v, s, ns, key, plain)
+	clear(plain) // it held the clear PAN
+	if cap(plain) <= maxPooledPlain {
+		*bp = plain[:0]
+		plainPool.Put(bp)
+	}
 	return endValue(v)
+}
+
+// plainPool holds the scratch buffers a request's sealed fields are
+// gathered in before sealing; they are cleared before they go back.
+var plainPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledPlain = 16 << 10
+
+// appendSealed32 appends | u32 length | sealed blob of plain | to v, sealing
+// straight into v rather than into a buffer copied afterwards.
+func appendSealed32(v []byte, s *sealer, ns *nonceSource, key, plain []byte) []byte {
+	at := len(v)
+	v = append(v, 0, 0, 0, 0)
+	v = s.seal(v, ns, key, plain)
+	binary.BigEndian.PutUint32(v[at:], uint32(len(v)-at-4))
+	return v
 }
 
 // requestHead is the cleartext part of a request record.
@@ -232,7 +247,7 @@ func encodeResolution(dst []byte, s *sealer, ns *nonceSource, key []byte, r *Res
 		v = append(v, byte(e.Category))
 		v = binary.BigEndian.AppendUint64(v, uint64(e.Amount))
 	}
-	v = appendBytes32(v, s.seal(make([]byte, 0, sealOverhead+len(r.Msg)), ns, key, r.Msg))
+	v = appendSealed32(v, s, ns, key, r.Msg)
 	return endValue(v)
 }
 
@@ -325,7 +340,7 @@ func encodeCancel(dst []byte, s *sealer, ns *nonceSource, key []byte, a *CancelA
 	v = binary.BigEndian.AppendUint32(v, a.Attempt)
 	v = binary.BigEndian.AppendUint32(v, a.Key)
 	v = binary.BigEndian.AppendUint64(v, uint64(a.TimeUnixNano))
-	v = appendBytes32(v, s.seal(make([]byte, 0, sealOverhead+len(a.Msg)), ns, key, a.Msg))
+	v = appendSealed32(v, s, ns, key, a.Msg)
 	return endValue(v)
 }
 
