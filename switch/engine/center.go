@@ -90,6 +90,13 @@ type center struct {
 	quit    chan struct{}
 	done    chan struct{}
 
+	// admit's scratch records: the encoder and the WAL take them by
+	// pointer (the encoder through an interface), so locals would be
+	// allocated per request. Only the loop goroutine uses them, each
+	// during one call (AppendRequest copies what it keeps).
+	out    outReq
+	walReq wal.Request
+
 	// published for status and OpenSession (read from other goroutines)
 	signedOnPub   atomic.Bool
 	recoveryPub   atomic.Bool
@@ -267,12 +274,15 @@ func (c *center) admit(t *txn) {
 	t.date = c.date
 	now := c.now()
 	buf := outbox.Get()
-	r := outReq{op: t.op, key: key, date: t.date, now: now, pan: t.pan, expiry: t.expiry, amount: t.amount,
+	r := &c.out
+	*r = outReq{op: t.op, key: key, date: t.date, now: now, pan: t.pan, expiry: t.expiry, amount: t.amount,
 		currency: t.currency, terminal: t.terminal, merchant: t.merchant, origMsg: origMsg, origDate: origDate}
 	var mk matchKey
-	if buf.B, mk, err = c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) {
-		return c.model.encodeRequest(dst, &r)
-	}); err != nil {
+	buf.B, mk, err = c.encodeFramed(buf.B[:0], func(dst []byte) ([]byte, matchKey, error) {
+		return c.model.encodeRequest(dst, r)
+	})
+	*r = outReq{} // drop the references to this request's fields
+	if err != nil {
 		outbox.Put(buf)
 		c.replyErr(t, ipc.CodeInvalidField, err.Error())
 		return
@@ -280,7 +290,8 @@ func (c *center) admit(t *txn) {
 	t.key = mk
 	t.msg = append([]byte(nil), buf.B[c.model.framing().HeaderLen():]...)
 	t.line = l
-	req := &wal.Request{
+	req := &c.walReq
+	*req = wal.Request{
 		Center: c.name, Key: key, Date: t.date, Op: uint8(t.op), Category: t.cat, Amount: t.amount,
 		AppID: t.appID, AppRef: t.ref, Digest: t.digest, Line: uint16(l.Index), Advice: t.op == ipc.OpAdvice,
 		PAN: t.pan, Msg: t.msg, TimeUnixNano: now.UnixNano(),
@@ -306,12 +317,14 @@ func (c *center) admit(t *txn) {
 			c.replyAdviceAccepted(t)
 		}
 	})
+	id := req.ID
+	*req = wal.Request{} // drop the references to this request's fields
 	if err != nil {
 		outbox.Put(buf)
 		c.replyErr(t, ipc.CodeBusy, err.Error())
 		return
 	}
-	t.id = req.ID
+	t.id = id
 	c.refs.add(t.appID, t.ref)
 	t.state = stSent
 	t.timeout = now.Add(c.cfg.Timeout.D())
