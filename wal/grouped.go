@@ -102,3 +102,24 @@ func (s *groupedBatch) build(db *pebble.DB) (*pebble.Batch, error) {
 	}
 	return b, nil
 }
+
+// arena hands out the keys and small values of one batch from shared slabs,
+// so the committer does not allocate each. They must stay unchanged until
+// build has copied them into the Pebble batch; reset, when the batch
+// context is reused, recycles the current slab (the batch is committed by
+// then).
+type arena struct{ buf []byte }
+
+const arenaSlab = 64 << 10
+
+// alloc returns an empty slice with room for n bytes.
+func (a *arena) alloc(n int) []byte {
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make([]byte, 0, max(arenaSlab, n))
+	}
+	at := len(a.buf)
+	a.buf = a.buf[:at+n]
+	return a.buf[at : at : at+n]
+}
+
+func (a *arena) reset() { a.buf = a.buf[:0] }

@@ -28,9 +28,28 @@ const (
 
 func appendID(k []byte, id uint64) []byte { return binary.BigEndian.AppendUint64(k, id) }
 
-func idKey(prefix byte, id uint64) []byte {
-	k := make([]byte, 0, 10)
-	return appendID(append(k, prefix, '/'), id)
+func idKey(prefix byte, id uint64) []byte { return appendIDKey(make([]byte, 0, 10), prefix, id) }
+
+// The append* builders write a key into dst's spare capacity: the
+// committer builds a batch's keys in one arena (batchCtx.ar).
+
+func appendIDKey(dst []byte, prefix byte, id uint64) []byte {
+	return appendID(append(dst, prefix, '/'), id)
+}
+
+func appendCenterIDKey(dst []byte, prefix byte, center string, id uint64) []byte {
+	dst = append(dst, prefix, '/')
+	dst = append(dst, center...)
+	return appendID(append(dst, sep), id)
+}
+
+func appendRefKey(dst []byte, center, appID, appRef string) []byte {
+	dst = append(dst, pRef, '/')
+	dst = append(dst, center...)
+	dst = append(dst, sep)
+	dst = append(dst, appID...)
+	dst = append(dst, sep)
+	return append(dst, appRef...)
 }
 
 func requestKey(id uint64) []byte  { return idKey(pRequest, id) }
@@ -45,21 +64,18 @@ func centerPrefix(prefix byte, center string) []byte {
 }
 
 func inFlightKey(center string, id uint64) []byte {
-	return appendID(centerPrefix(pInFlight, center), id)
+	return appendCenterIDKey(make([]byte, 0, 2+len(center)+1+8), pInFlight, center, id)
 }
 
 func adviceKey(center string, id uint64) []byte {
-	return appendID(centerPrefix(pAdvice, center), id)
+	return appendCenterIDKey(make([]byte, 0, 2+len(center)+1+8), pAdvice, center, id)
 }
 
 // refKey indexes the most recent request with an app reference. A point
 // key (not one per request) so the idempotency check on every request is a
 // Get that bloom filters answer, not an iterator.
 func refKey(center, appID, appRef string) []byte {
-	k := centerPrefix(pRef, center)
-	k = append(k, appID...)
-	k = append(k, sep)
-	return append(k, appRef...)
+	return appendRefKey(make([]byte, 0, 2+len(center)+len(appID)+len(appRef)+2), center, appID, appRef)
 }
 
 func totalsKey(center, date string) []byte {

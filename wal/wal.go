@@ -54,6 +54,8 @@ type WAL struct {
 
 	wasClean bool
 
+	cdKeys map[centerDate]string // committer only: see WAL.cdKey
+
 	// afterPruneCommit, if set (by tests), runs after each durable batch of
 	// a Prune: the crash tests take their images there.
 	afterPruneCommit func()
@@ -198,6 +200,7 @@ type batchCtx struct {
 	totals   map[string]*Totals
 	days     map[string]*idRange
 	meta     map[string][]byte
+	ar       arena // keys of sb's entries
 	maxID    uint64
 	clean    int8 // +1 set, -1 cleared, 0 unchanged
 	records  int
@@ -217,6 +220,7 @@ func newBatchCtx() *batchCtx {
 func (c *batchCtx) reset(ops []op) {
 	c.b, c.ops, c.err, c.barrier = nil, ops, nil, nil
 	c.sb.reset()
+	c.ar.reset()
 	clear(c.added)
 	clear(c.changed)
 	clear(c.resolved)
@@ -227,6 +231,23 @@ func (c *batchCtx) reset(ops []op) {
 }
 
 func cdKey(center, date string) string { return center + "\x00" + date }
+
+type centerDate struct{ center, date string }
+
+// cdKey is the package cdKey for the committer, which builds one for every
+// request and effect: the few center and date pairs of a day are kept
+// (bounded), so the string is not built again each time.
+func (w *WAL) cdKey(center, date string) string {
+	if k, ok := w.cdKeys[centerDate{center, date}]; ok {
+		return k
+	}
+	if len(w.cdKeys) >= 256 {
+		clear(w.cdKeys)
+	}
+	k := cdKey(center, date)
+	w.cdKeys[centerDate{center, date}] = k
+	return k
+}
 
 // Open opens (creating if needed) the WAL in dir, loads the in-flight index,
 // totals and metadata (all proportional to what is open, not to the log),
@@ -312,6 +333,7 @@ func Open(dir string, opts Options) (*WAL, error) {
 		work:      newState(),
 		toSync:    make(chan *batchCtx, pipelineDepth),
 		free:      make(chan *batchCtx, pipelineDepth+2),
+		cdKeys:    map[centerDate]string{},
 	}
 	for i := 0; i < pipelineDepth+2; i++ {
 		w.free <- newBatchCtx()
@@ -1013,13 +1035,15 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 	var err error
 	switch o.kind {
 	case kRequest:
-		b.Set(requestKey(o.id), o.value)
+		b.Set(appendIDKey(c.ar.alloc(10), pRequest, o.id), o.value)
 		// The I/ entry carries the request itself: recovery reads the
 		// in-flight set from one small key range, never from the whole
 		// log. SingleDelete removes it before it reaches an sstable.
-		b.Set(inFlightKey(o.center, o.id), o.value)
+		b.Set(appendCenterIDKey(c.ar.alloc(11+len(o.center)), pInFlight, o.center, o.id), o.value)
 		if o.appID != "" || o.appRef != "" {
-			b.Set(refKey(o.center, o.appID, o.appRef), encodeMeta(appendID(nil, o.id)))
+			k := appendRefKey(c.ar.alloc(4+len(o.center)+len(o.appID)+len(o.appRef)), o.center, o.appID, o.appRef)
+			v := appendID(append(c.ar.alloc(13), recordVersion), o.id) // encodeMeta of the ID
+			b.Set(k, endValue(v))
 		}
 		if o.advice {
 			b.Set(adviceKey(o.center, o.id), encodeAdvice(0, 0))
@@ -1028,7 +1052,7 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 		if o.id > c.maxID {
 			c.maxID = o.id
 		}
-		w.dayRange(c, cdKey(o.center, o.date)).addRequest(o.id)
+		w.dayRange(c, w.cdKey(o.center, o.date)).addRequest(o.id)
 		c.records++
 	case kResolution:
 		f, resolved := w.lookupFlight(c, o.id)
@@ -1083,11 +1107,11 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 // resolve writes the resolution of in-flight request o.id.
 func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 	b := &c.sb
-	b.Set(resolvedKey(o.id), o.value)
+	b.Set(appendIDKey(c.ar.alloc(10), pResolved, o.id), o.value)
 	// The in-flight key is written exactly once, so SingleDelete lets it and
 	// its Set vanish together at the next flush: the index never fills with
 	// tombstones and InFlight stays proportional to what is in flight.
-	b.SingleDelete(inFlightKey(f.center, o.id))
+	b.SingleDelete(appendCenterIDKey(c.ar.alloc(11+len(f.center)), pInFlight, f.center, o.id))
 	if f.advice {
 		b.Delete(adviceKey(f.center, o.id))
 	}
@@ -1098,7 +1122,7 @@ func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 	// bounds the IDs whose resolutions carry them, so VerifyTotals reads
 	// only that stretch of s/.
 	for _, e := range o.res.Effects {
-		k := cdKey(f.center, e.Date)
+		k := w.cdKey(f.center, e.Date)
 		t := c.totals[k]
 		if t == nil {
 			cur := w.work.totals[k]
