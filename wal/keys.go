@@ -28,28 +28,41 @@ const (
 
 func appendID(k []byte, id uint64) []byte { return binary.BigEndian.AppendUint64(k, id) }
 
-func idKey(prefix byte, id uint64) []byte { return appendIDKey(make([]byte, 0, 10), prefix, id) }
+// Every key builder appends to dst; the *Len functions give the exact
+// size, so the committer can build a batch's keys in one arena
+// (batchCtx.ar) and the others allocate each key once.
 
-// The append* builders write a key into dst's spare capacity: the
-// committer builds a batch's keys in one arena (batchCtx.ar).
+const idKeyLen = 2 + 8
 
 func appendIDKey(dst []byte, prefix byte, id uint64) []byte {
 	return appendID(append(dst, prefix, '/'), id)
 }
 
-func appendCenterIDKey(dst []byte, prefix byte, center string, id uint64) []byte {
+func appendCenterPrefix(dst []byte, prefix byte, center string) []byte {
 	dst = append(dst, prefix, '/')
 	dst = append(dst, center...)
-	return appendID(append(dst, sep), id)
+	return append(dst, sep)
+}
+
+func centerIDKeyLen(center string) int { return 2 + len(center) + 1 + 8 }
+
+func appendCenterIDKey(dst []byte, prefix byte, center string, id uint64) []byte {
+	return appendID(appendCenterPrefix(dst, prefix, center), id)
+}
+
+func refKeyLen(center, appID, appRef string) int {
+	return 2 + len(center) + 1 + len(appID) + 1 + len(appRef)
 }
 
 func appendRefKey(dst []byte, center, appID, appRef string) []byte {
-	dst = append(dst, pRef, '/')
-	dst = append(dst, center...)
-	dst = append(dst, sep)
+	dst = appendCenterPrefix(dst, pRef, center)
 	dst = append(dst, appID...)
 	dst = append(dst, sep)
 	return append(dst, appRef...)
+}
+
+func idKey(prefix byte, id uint64) []byte {
+	return appendIDKey(make([]byte, 0, idKeyLen), prefix, id)
 }
 
 func requestKey(id uint64) []byte  { return idKey(pRequest, id) }
@@ -57,25 +70,22 @@ func resolvedKey(id uint64) []byte { return idKey(pResolved, id) }
 func cancelKey(id uint64) []byte   { return idKey(pCancel, id) }
 
 func centerPrefix(prefix byte, center string) []byte {
-	k := make([]byte, 0, 2+len(center)+1+8+8+1)
-	k = append(k, prefix, '/')
-	k = append(k, center...)
-	return append(k, sep)
+	return appendCenterPrefix(make([]byte, 0, 2+len(center)+1+8+8+1), prefix, center)
 }
 
 func inFlightKey(center string, id uint64) []byte {
-	return appendCenterIDKey(make([]byte, 0, 2+len(center)+1+8), pInFlight, center, id)
+	return appendCenterIDKey(make([]byte, 0, centerIDKeyLen(center)), pInFlight, center, id)
 }
 
 func adviceKey(center string, id uint64) []byte {
-	return appendCenterIDKey(make([]byte, 0, 2+len(center)+1+8), pAdvice, center, id)
+	return appendCenterIDKey(make([]byte, 0, centerIDKeyLen(center)), pAdvice, center, id)
 }
 
 // refKey indexes the most recent request with an app reference. A point
 // key (not one per request) so the idempotency check on every request is a
 // Get that bloom filters answer, not an iterator.
 func refKey(center, appID, appRef string) []byte {
-	return appendRefKey(make([]byte, 0, 2+len(center)+len(appID)+len(appRef)+2), center, appID, appRef)
+	return appendRefKey(make([]byte, 0, refKeyLen(center, appID, appRef)), center, appID, appRef)
 }
 
 func totalsKey(center, date string) []byte {

@@ -508,3 +508,9 @@ func encodeMeta(p []byte) []byte {
 }
 
 func decodeMeta(key, v []byte) ([]byte, error) { return openValue(key, v) }
+
+// idValueLen is the size of a metadata value holding one ID.
+const idValueLen = 1 + 8 + 4
+
+// appendIDValue appends the metadata value holding id (M/seq, x/...).
+func appendIDValue(dst []byte, id uint64) []byte { return endValue(appendID(beginValue(dst), id)) }

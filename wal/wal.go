@@ -903,7 +903,7 @@ func commitSync(db *pebble.DB, b *pebble.Batch) error {
 // finishBatch adds the per-batch keys: sequence, totals, ranges, marker.
 func (w *WAL) finishBatch(c *batchCtx) {
 	if c.maxID > w.work.maxSeq {
-		c.sb.Set(metaSeqKey, encodeMeta(appendID(nil, c.maxID)))
+		c.sb.Set(metaSeqKey, appendIDValue(c.ar.alloc(idValueLen), c.maxID))
 	}
 	for k, t := range c.totals {
 		c.sb.Set(append([]byte{pTotals, '/'}, k...), encodeTotals(t))
@@ -1035,15 +1035,14 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 	var err error
 	switch o.kind {
 	case kRequest:
-		b.Set(appendIDKey(c.ar.alloc(10), pRequest, o.id), o.value)
+		b.Set(appendIDKey(c.ar.alloc(idKeyLen), pRequest, o.id), o.value)
 		// The I/ entry carries the request itself: recovery reads the
 		// in-flight set from one small key range, never from the whole
 		// log. SingleDelete removes it before it reaches an sstable.
-		b.Set(appendCenterIDKey(c.ar.alloc(11+len(o.center)), pInFlight, o.center, o.id), o.value)
+		b.Set(appendCenterIDKey(c.ar.alloc(centerIDKeyLen(o.center)), pInFlight, o.center, o.id), o.value)
 		if o.appID != "" || o.appRef != "" {
-			k := appendRefKey(c.ar.alloc(4+len(o.center)+len(o.appID)+len(o.appRef)), o.center, o.appID, o.appRef)
-			v := appendID(append(c.ar.alloc(13), recordVersion), o.id) // encodeMeta of the ID
-			b.Set(k, endValue(v))
+			b.Set(appendRefKey(c.ar.alloc(refKeyLen(o.center, o.appID, o.appRef)), o.center, o.appID, o.appRef),
+				appendIDValue(c.ar.alloc(idValueLen), o.id))
 		}
 		if o.advice {
 			b.Set(adviceKey(o.center, o.id), encodeAdvice(0, 0))
@@ -1107,11 +1106,11 @@ func (w *WAL) apply(c *batchCtx, o *op) {
 // resolve writes the resolution of in-flight request o.id.
 func (w *WAL) resolve(c *batchCtx, o *op, f *flight) {
 	b := &c.sb
-	b.Set(appendIDKey(c.ar.alloc(10), pResolved, o.id), o.value)
+	b.Set(appendIDKey(c.ar.alloc(idKeyLen), pResolved, o.id), o.value)
 	// The in-flight key is written exactly once, so SingleDelete lets it and
 	// its Set vanish together at the next flush: the index never fills with
 	// tombstones and InFlight stays proportional to what is in flight.
-	b.SingleDelete(appendCenterIDKey(c.ar.alloc(11+len(f.center)), pInFlight, f.center, o.id))
+	b.SingleDelete(appendCenterIDKey(c.ar.alloc(centerIDKeyLen(f.center)), pInFlight, f.center, o.id))
 	if f.advice {
 		b.Delete(adviceKey(f.center, o.id))
 	}
