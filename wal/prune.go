@@ -161,16 +161,7 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 		if err := commit(); err != nil {
 			return err
 		}
-		delete(w.work.totals, k)
-		w.stateMu.Lock()
-		delete(w.pub.totals, k)
-		w.stateMu.Unlock()
-		if hasDay {
-			w.work.days[k] = r
-			w.stateMu.Lock()
-			w.pub.days[k] = r
-			w.stateMu.Unlock()
-		}
+		w.forgetDate(k, r, hasDay)
 	}
 	if !hasDay {
 		w.log.Info("wal: pruned business date", "center", a.center, "date", date)
@@ -218,12 +209,27 @@ func (w *WAL) pruneDate(a *pruneArgs, date string) error {
 	if err := commit(); err != nil {
 		return err
 	}
-	delete(w.work.days, k)
-	w.stateMu.Lock()
-	delete(w.pub.days, k)
-	w.stateMu.Unlock()
+	w.forgetDate(k, idRange{}, false)
 	w.log.Info("wal: pruned business date", "center", a.center, "date", date)
 	return nil
+}
+
+// forgetDate applies a durable prune step to both copies of the state: the
+// date's totals are gone, and its ranges become r (or go, if !keepDay).
+func (w *WAL) forgetDate(k string, r idRange, keepDay bool) {
+	w.work.forgetDate(k, r, keepDay)
+	w.stateMu.Lock()
+	w.pub.forgetDate(k, r, keepDay)
+	w.stateMu.Unlock()
+}
+
+func (s *state) forgetDate(k string, r idRange, keepDay bool) {
+	delete(s.totals, k)
+	if keepDay {
+		s.days[k] = r
+	} else {
+		delete(s.days, k)
+	}
 }
 
 // pruneRef deletes the reference index entry if it still names h (a newer
