@@ -111,11 +111,7 @@ func TestFormat1DataDirectory(t *testing.T) {
 	}
 	b3r := sampleRequest("cardnet", 10)
 	b3r.Date, b3r.Amount = d23, 70
-	b3 := syncRequest(t, w, b3r)
-	if got := syncResolve(t, w, &Resolution{RequestID: b3, Status: StatusApproved,
-		Effects: []Effect{{Date: d23, Category: CategoryDebit, Amount: 70}}}); got.err != nil {
-		t.Fatal(got.err)
-	}
+	syncApproved(t, w, b3r, Effect{Date: d23, Category: CategoryDebit, Amount: 70})
 	if n := countPrefix(t, w, []byte{pEffect, '/'}); n != 7 {
 		t.Fatalf("this build wrote e/ records: %d", n)
 	}
@@ -174,19 +170,11 @@ func TestVerifyTotalsFindsMissingRecords(t *testing.T) {
 	defer w.Close()
 	var ids []uint64
 	for i := 0; i < 3; i++ {
-		id := syncRequest(t, w, sampleRequest("cardnet", i))
-		if got := syncResolve(t, w, &Resolution{RequestID: id, Status: StatusApproved,
-			Effects: []Effect{{Date: "20261123", Category: CategoryDebit, Amount: 10}}}); got.err != nil {
-			t.Fatal(got.err)
-		}
-		ids = append(ids, id)
+		ids = append(ids, syncApproved(t, w, sampleRequest("cardnet", i),
+			Effect{Date: "20261123", Category: CategoryDebit, Amount: 10}))
 	}
 	// A request of another center between them, resolved into its own date.
-	other := syncRequest(t, w, sampleRequest("cafis", 9))
-	if got := syncResolve(t, w, &Resolution{RequestID: other, Status: StatusApproved,
-		Effects: []Effect{{Date: "20261123", Category: CategoryDebit, Amount: 99}}}); got.err != nil {
-		t.Fatal(got.err)
-	}
+	syncApproved(t, w, sampleRequest("cafis", 9), Effect{Date: "20261123", Category: CategoryDebit, Amount: 99})
 	wantTotals(t, w, "cardnet", "20261123", Totals{DebitsCount: 3, DebitsAmount: 30})
 	wantTotals(t, w, "cafis", "20261123", Totals{DebitsCount: 1, DebitsAmount: 99})
 

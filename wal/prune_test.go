@@ -170,20 +170,11 @@ func TestCrashDuringPrune(t *testing.T) {
 		for i := 0; i < 40; i++ {
 			r := sampleRequest("cardnet", i)
 			r.Date = "20261122"
-			id := syncRequest(t, w, r)
-			effs := []Effect{{Date: "20261122", Category: CategoryDebit, Amount: 10}}
-			if got := syncResolve(t, w, &Resolution{RequestID: id, Status: StatusApproved, Effects: effs}); got.err != nil {
-				t.Fatal(got.err)
-			}
-			old = append(old, id)
+			old = append(old, syncApproved(t, w, r, Effect{Date: "20261122", Category: CategoryDebit, Amount: 10}))
 		}
 		for i := 40; i < 45; i++ {
-			id := syncRequest(t, w, sampleRequest("cardnet", i))
-			if got := syncResolve(t, w, &Resolution{RequestID: id, Status: StatusApproved,
-				Effects: []Effect{{Date: "20261123", Category: CategoryCredit, Amount: 7}}}); got.err != nil {
-				t.Fatal(got.err)
-			}
-			cur = append(cur, id)
+			cur = append(cur, syncApproved(t, w, sampleRequest("cardnet", i),
+				Effect{Date: "20261123", Category: CategoryCredit, Amount: 7}))
 		}
 		if err := w.SetReconciliation("cardnet", "20261122", ReconInBalance); err != nil {
 			t.Fatal(err)

@@ -68,6 +68,17 @@ func syncResolve(t helperT, w *WAL, res *Resolution) resResult {
 	return <-ch
 }
 
+// syncApproved logs r and its approved resolution carrying effs, both
+// durable, and returns r's ID.
+func syncApproved(t helperT, w *WAL, r *Request, effs ...Effect) uint64 {
+	t.Helper()
+	id := syncRequest(t, w, r)
+	if got := syncResolve(t, w, &Resolution{RequestID: id, Status: StatusApproved, Effects: effs}); got.err != nil {
+		t.Fatalf("resolve %d: %v", id, got.err)
+	}
+	return id
+}
+
 func sampleRequest(center string, n int) *Request {
 	pan := []byte(fmt.Sprintf("49%014d", 1000000+n))
 	return &Request{
