@@ -582,7 +582,7 @@ func renderRecovery(b *strings.Builder, recs []recoveryRun) {
 		}
 		total := func(r *load.RecoveryResult) float64 { return r.RestartS + r.RecoveryS }
 		sort.Slice(ok, func(i, j int) bool { return total(ok[i]) < total(ok[j]) })
-		m := ok[len(ok)/2]
+		m := ok[(len(ok)-1)/2] // the lower middle of an even count, as median does
 		medians = append(medians, m)
 		of := ""
 		if len(ok) > 1 {
